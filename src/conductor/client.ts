@@ -1,0 +1,375 @@
+/**
+ * The Conductor HTTP client: the only place in idflow that speaks HTTP to Conductor.
+ * axios with keep-alive agents (one socket pool per client, reused across polls).
+ */
+import http from "node:http";
+import https from "node:https";
+import axios, { type AxiosInstance, type AxiosRequestConfig, type Method } from "axios";
+import { normalizeServerUrl } from "../config.ts";
+import { isExpiredTokenAnswer, KeySecretTokenSource, type TokenSource } from "./auth.ts";
+import { ConductorError, describeValidationErrors } from "./errors.ts";
+import type {
+  BulkResponse,
+  StartWorkflowOptions,
+  Task,
+  TaskDef,
+  TaskExecLog,
+  TaskResult,
+  Workflow,
+  WorkflowDef,
+} from "./types.ts";
+
+export interface ClientOptions {
+  /** Base URL, with or without /api. */
+  serverUrl: string;
+  /** Orkes key and secret; exchanged for a token. */
+  auth?: { keyId: string; keySecret: string };
+  /** A token source of your own (takes precedence over auth). */
+  tokenSource?: TokenSource;
+  /** Per-request timeout in ms for ordinary calls (polls add their long-poll time). */
+  timeoutMs?: number;
+  /** Most sockets per host held by the keep-alive agent. */
+  maxSockets?: number;
+}
+
+interface RequestOptions {
+  params?: Record<string, unknown>;
+  data?: unknown;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  /** Statuses that are not errors (besides 2xx). */
+  accept?: number[];
+}
+
+export interface PollOptions {
+  workerId?: string;
+  domain?: string;
+  /** How many tasks to take at most. */
+  count?: number;
+  /** Long-poll time on the server in ms (Conductor refuses over 5000). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Thrown by updateTaskV2 on servers that do not have /tasks/update-v2. */
+export class UpdateV2Unsupported extends Error {
+  constructor() {
+    super("this Conductor has no /api/tasks/update-v2");
+    this.name = "UpdateV2Unsupported";
+  }
+}
+
+export class ConductorClient {
+  readonly baseUrl: string;
+  private readonly http: AxiosInstance;
+  private readonly tokens?: TokenSource;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = normalizeServerUrl(options.serverUrl);
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
+    this.http = axios.create({
+      baseURL: this.baseUrl,
+      timeout: options.timeoutMs ?? 30_000,
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      // Conductor answers ids as text/plain: keep raw text, parse JSON ourselves.
+      responseType: "text",
+      transformResponse: [(d) => d],
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
+    });
+    if (options.tokenSource) this.tokens = options.tokenSource;
+    else if (options.auth) this.tokens = new KeySecretTokenSource(this.http, options.auth);
+  }
+
+  /** Close idle keep-alive sockets (call when done so the process can exit). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  // ---------------------------------------------------------------- health & info
+
+  /** GET /health: true when the server says it is healthy. Never throws on a bad answer. */
+  async healthy(timeoutMs = 2000): Promise<boolean> {
+    try {
+      const data = await this.request<{ healthy?: boolean }>("GET", "/health", { timeoutMs });
+      return data?.healthy === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The server's version from /actuator/info, if it publishes one. */
+  async serverVersion(): Promise<string | undefined> {
+    try {
+      const info = await this.request<{ build?: { version?: string } }>("GET", "/actuator/info", { timeoutMs: 3000 });
+      return info?.build?.version;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  /** POST /metadata/taskdefs: create (or overwrite) several task definitions. */
+  async registerTaskDefs(defs: TaskDef[]): Promise<void> {
+    await this.request("POST", "/api/metadata/taskdefs", { data: defs });
+  }
+
+  /** PUT /metadata/taskdefs: create or overwrite one task definition. */
+  async updateTaskDef(def: TaskDef): Promise<void> {
+    await this.request("PUT", "/api/metadata/taskdefs", { data: def });
+  }
+
+  /** The task definition, or undefined when the server has none by that name. */
+  async getTaskDef(name: string): Promise<TaskDef | undefined> {
+    return this.orUndefined(() => this.request<TaskDef>("GET", `/api/metadata/taskdefs/${enc(name)}`));
+  }
+
+  async getTaskDefs(): Promise<TaskDef[]> {
+    return (await this.request<TaskDef[]>("GET", "/api/metadata/taskdefs")) ?? [];
+  }
+
+  async deleteTaskDef(name: string): Promise<void> {
+    await this.request("DELETE", `/api/metadata/taskdefs/${enc(name)}`);
+  }
+
+  /** PUT /metadata/workflow: upsert several workflow definitions. */
+  async upsertWorkflowDefs(defs: WorkflowDef[]): Promise<BulkResponse> {
+    return (await this.request<BulkResponse>("PUT", "/api/metadata/workflow", { data: defs })) ?? {
+      bulkSuccessfulResults: [],
+      bulkErrorResults: {},
+    };
+  }
+
+  /** POST /metadata/workflow: create one; a ConductorError with status 409 if it exists. */
+  async createWorkflowDef(def: WorkflowDef): Promise<void> {
+    await this.request("POST", "/api/metadata/workflow", { data: def });
+  }
+
+  /** The workflow definition (latest version unless given), or undefined. */
+  async getWorkflowDef(name: string, version?: number): Promise<WorkflowDef | undefined> {
+    return this.orUndefined(() =>
+      this.request<WorkflowDef>("GET", `/api/metadata/workflow/${enc(name)}`, { params: { version } }),
+    );
+  }
+
+  async deleteWorkflowDef(name: string, version: number): Promise<void> {
+    await this.request("DELETE", `/api/metadata/workflow/${enc(name)}/${version}`);
+  }
+
+  // ---------------------------------------------------------------- workflows
+
+  /** Starts a workflow and returns its id. */
+  async startWorkflow(name: string, input: Record<string, unknown> = {}, opts: StartWorkflowOptions = {}): Promise<string> {
+    const id = await this.request<string>("POST", `/api/workflow/${enc(name)}`, {
+      data: input,
+      params: { version: opts.version, correlationId: opts.correlationId, priority: opts.priority },
+    });
+    return String(id);
+  }
+
+  async getWorkflow(workflowId: string, includeTasks = true): Promise<Workflow> {
+    return (await this.request<Workflow>("GET", `/api/workflow/${enc(workflowId)}`, { params: { includeTasks } }))!;
+  }
+
+  async terminateWorkflow(workflowId: string, reason?: string): Promise<void> {
+    await this.request("DELETE", `/api/workflow/${enc(workflowId)}`, { params: { reason } });
+  }
+
+  async pauseWorkflow(workflowId: string): Promise<void> {
+    await this.request("PUT", `/api/workflow/${enc(workflowId)}/pause`);
+  }
+
+  async resumeWorkflow(workflowId: string): Promise<void> {
+    await this.request("PUT", `/api/workflow/${enc(workflowId)}/resume`);
+  }
+
+  async retryWorkflow(workflowId: string): Promise<void> {
+    await this.request("POST", `/api/workflow/${enc(workflowId)}/retry`);
+  }
+
+  async restartWorkflow(workflowId: string): Promise<void> {
+    await this.request("POST", `/api/workflow/${enc(workflowId)}/restart`);
+  }
+
+  async searchWorkflows(q: { query?: string; freeText?: string; start?: number; size?: number } = {}): Promise<{
+    totalHits: number;
+    results: Array<Record<string, unknown>>;
+  }> {
+    return (await this.request("GET", "/api/workflow/search", { params: q })) as never;
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Batch long poll: up to `count` tasks, waiting at most `timeoutMs` on the server. */
+  async batchPoll(taskType: string, opts: PollOptions = {}): Promise<Task[]> {
+    const timeoutMs = Math.min(Math.max(opts.timeoutMs ?? 100, 0), 5000);
+    const tasks = await this.request<Task[]>("GET", `/api/tasks/poll/batch/${enc(taskType)}`, {
+      params: { workerid: opts.workerId, domain: opts.domain, count: opts.count ?? 1, timeout: timeoutMs },
+      timeoutMs: timeoutMs + 10_000,
+      signal: opts.signal,
+    });
+    return Array.isArray(tasks) ? tasks : [];
+  }
+
+  /** Single poll: one task or undefined (204). */
+  async poll(taskType: string, opts: Omit<PollOptions, "count" | "timeoutMs"> = {}): Promise<Task | undefined> {
+    const task = await this.request<Task>("GET", `/api/tasks/poll/${enc(taskType)}`, {
+      params: { workerid: opts.workerId, domain: opts.domain },
+      signal: opts.signal,
+    });
+    return task && typeof task === "object" ? task : undefined;
+  }
+
+  /** POST /tasks: report a result. */
+  async updateTask(result: TaskResult, signal?: AbortSignal): Promise<void> {
+    await this.request("POST", "/api/tasks", { data: result, signal });
+  }
+
+  /**
+   * POST /tasks/update-v2: report a result and get the next task of the same type for this
+   * worker (undefined when none). Throws UpdateV2Unsupported on servers without it.
+   */
+  async updateTaskV2(result: TaskResult, signal?: AbortSignal): Promise<Task | undefined> {
+    try {
+      const next = await this.request<Task>("POST", "/api/tasks/update-v2", { data: result, signal });
+      return next && typeof next === "object" && next.taskId ? next : undefined;
+    } catch (err) {
+      if (err instanceof ConductorError && (err.status === 405 || (err.status === 404 && !mentionsTask(err, result.taskId)))) {
+        throw new UpdateV2Unsupported();
+      }
+      throw err;
+    }
+  }
+
+  async getTask(taskId: string): Promise<Task | undefined> {
+    return this.orUndefined(() => this.request<Task>("GET", `/api/tasks/${enc(taskId)}`));
+  }
+
+  /** Add one line to a task's execution log. */
+  async addTaskLog(taskId: string, line: string): Promise<void> {
+    await this.request("POST", `/api/tasks/${enc(taskId)}/log`, { data: JSON.stringify(line) });
+  }
+
+  async getTaskLogs(taskId: string): Promise<TaskExecLog[]> {
+    return (await this.request<TaskExecLog[]>("GET", `/api/tasks/${enc(taskId)}/log`)) ?? [];
+  }
+
+  /** How many tasks of this type wait in the queue. */
+  async queueSize(taskType: string, domain?: string): Promise<number> {
+    const n = await this.request<number>("GET", "/api/tasks/queue/size", { params: { taskType, domain } });
+    return Number(n ?? 0);
+  }
+
+  async pollData(taskType: string): Promise<Array<Record<string, unknown>>> {
+    return (await this.request("GET", "/api/tasks/queue/polldata", { params: { taskType } })) ?? [];
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private async orUndefined<T>(call: () => Promise<T | undefined>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof ConductorError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** One HTTP call; parses JSON bodies, maps every failure to ConductorError. */
+  async request<T = unknown>(method: Method, path: string, opts: RequestOptions = {}, retriedAuth = false): Promise<T | undefined> {
+    const call = `${method} ${path}`;
+    const headers: Record<string, string> = { accept: "application/json, text/plain, */*", ...opts.headers };
+    if (opts.data !== undefined) headers["content-type"] = "application/json";
+    if (this.tokens) {
+      const token = await this.tokens.token();
+      if (token) headers["X-Authorization"] = token;
+    }
+    const config: AxiosRequestConfig = {
+      method,
+      url: path,
+      params: stripUndefined(opts.params),
+      data: opts.data === undefined ? undefined : typeof opts.data === "string" ? opts.data : JSON.stringify(opts.data),
+      headers,
+      signal: opts.signal,
+    };
+    if (opts.timeoutMs !== undefined) config.timeout = opts.timeoutMs;
+    let res;
+    try {
+      res = await this.http.request<string>(config);
+    } catch (err) {
+      throw this.networkError(call, err);
+    }
+    const body = parseBody(res.data);
+    if (res.status >= 200 && res.status < 300) return (res.status === 204 ? undefined : body) as T | undefined;
+    if (opts.accept?.includes(res.status)) return body as T;
+    if (this.tokens && !retriedAuth && isExpiredTokenAnswer(res.status, body)) {
+      await this.tokens.token(true);
+      return this.request<T>(method, path, opts, true);
+    }
+    throw httpError(call, res.status, body, this.baseUrl);
+  }
+
+  private networkError(call: string, err: unknown): ConductorError {
+    const e = err as { code?: string; message?: string; name?: string };
+    if (axios.isCancel(err) || e.name === "CanceledError" || e.code === "ERR_CANCELED") {
+      return new ConductorError({ call, code: "ABORTED", message: `${call} was cancelled` });
+    }
+    const code = e.code ?? "ERROR";
+    const timedOut = code === "ECONNABORTED" || code === "ETIMEDOUT";
+    const why = timedOut ? "it did not answer in time" : `${code}${e.message ? `: ${e.message}` : ""}`;
+    return new ConductorError({
+      call,
+      code,
+      message: `cannot reach Conductor at ${this.baseUrl} (${call}: ${why}): is it running? start one with \`idflow server start\`, or point --server-url / CONDUCTOR_SERVER_URL at yours`,
+    });
+  }
+}
+
+function httpError(call: string, status: number, body: unknown, baseUrl: string): ConductorError {
+  const b = (typeof body === "object" && body !== null ? body : {}) as { message?: string; validationErrors?: never[] };
+  const serverSays = b.message ?? (typeof body === "string" && body.trim() ? body.trim().slice(0, 500) : "");
+  const validation = Array.isArray(b.validationErrors) && b.validationErrors.length ? `\n${describeValidationErrors(b.validationErrors)}` : "";
+  const hint =
+    status === 401 || status === 403
+      ? " Check CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET and the application's permissions."
+      : status === 404 && !b.message
+        ? ` Is ${baseUrl} a Conductor server?`
+        : "";
+  return new ConductorError({
+    call,
+    status,
+    body,
+    message: `Conductor answered ${status} to ${call}${serverSays ? `: ${serverSays}` : ""}${validation}${hint ? `\n${hint.trim()}` : ""}`,
+  });
+}
+
+function parseBody(data: unknown): unknown {
+  if (typeof data !== "string") return data;
+  if (data === "") return undefined;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
+}
+
+function stripUndefined(params?: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!params) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") out[k] = v;
+  return out;
+}
+
+function mentionsTask(err: ConductorError, taskId: string): boolean {
+  return (err.serverMessage ?? "").includes(taskId) || /task/i.test(err.serverMessage ?? "") && !/static resource/i.test(err.serverMessage ?? "");
+}
+
+const enc = encodeURIComponent;

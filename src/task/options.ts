@@ -1,0 +1,87 @@
+/**
+ * Everything `@workerTask({...})` accepts, declared once. Each field has its type and a
+ * one-line doc; defaults live in TASK_DEFAULTS / WORKER_DEFAULTS below so that the TaskDef
+ * mapping, the runtime, `worker list` and the README all read the same values.
+ */
+
+export type RetryLogic = "FIXED" | "LINEAR_BACKOFF" | "EXPONENTIAL_BACKOFF";
+export type TimeoutPolicy = "RETRY" | "TIME_OUT_WF" | "ALERT_ONLY";
+export type Isolation = "none" | "thread";
+
+/** Fields that end up in the Conductor task definition. */
+export interface TaskDefOptions {
+  /** Human description, copied into the task definition. */
+  description?: string;
+  /** How many times Conductor retries a FAILED task (0 = never). */
+  retryCount?: number;
+  /** How the delay between retries grows. */
+  retryLogic?: RetryLogic;
+  /** Base delay between retries, in seconds. */
+  retryDelaySeconds?: number;
+  /** Multiplier for LINEAR_BACKOFF. */
+  backoffScaleFactor?: number;
+  /** Overall time limit for one task execution in seconds, as Conductor enforces it (0 = none). */
+  timeoutSeconds?: number;
+  /** What Conductor does when timeoutSeconds is exceeded. */
+  timeoutPolicy?: TimeoutPolicy;
+  /** Seconds without an update after which Conductor times the task out and retries it. */
+  responseTimeoutSeconds?: number;
+  /** Seconds a task may wait in the queue for a worker before it times out (0 = forever). */
+  pollTimeoutSeconds?: number;
+  /** At most this many executions of this task at once across all workers (0 = no limit). */
+  concurrentExecLimit?: number;
+  /** Rate limit: at most this many executions per rateLimitFrequencyInSeconds (0 = none). */
+  rateLimitPerFrequency?: number;
+  /** Rate limit window in seconds. */
+  rateLimitFrequencyInSeconds?: number;
+  /** Documented input keys. */
+  inputKeys?: string[];
+  /** Documented output keys. */
+  outputKeys?: string[];
+  /** Default input values merged by Conductor under the workflow's inputs. */
+  inputTemplate?: Record<string, unknown>;
+  /** Owner e-mail (required by servers with ownerEmailMandatory). */
+  ownerEmail?: string;
+  /** JSON Schema of the input. */
+  inputSchema?: Record<string, unknown>;
+  /** JSON Schema of the output. */
+  outputSchema?: Record<string, unknown>;
+}
+
+/** Fields that only the idflow runtime reads. */
+export interface WorkerOptions {
+  /** Most tasks of this type running at once in this process. */
+  concurrency?: number;
+  /** Pause after an empty poll, in milliseconds. */
+  pollIntervalMs?: number;
+  /** Long-poll wait on the server, in milliseconds (Conductor caps it at 5000). */
+  pollTimeoutMs?: number;
+  /** Worker id reported to Conductor (default: hostname-pid). */
+  workerId?: string;
+  /** Abort and fail an execution that runs longer than this, in seconds (0 = no limit). */
+  execTimeoutSeconds?: number;
+  /** Heartbeat automatically so long tasks outlive responseTimeoutSeconds. */
+  leaseExtend?: boolean;
+  /** Run the function in a worker thread ("thread") so CPU work does not stall polling. */
+  isolation?: Isolation;
+  /** Registered but not polled (can be flipped by CONDUCTOR_WORKER_<TASK>_PAUSED). */
+  paused?: boolean;
+}
+
+export interface WorkerTaskOptions extends TaskDefOptions, WorkerOptions {
+  /** The Conductor task type this function serves. Required. */
+  name: string;
+  /** Task domain to poll in (optional; routes tasks to a subset of workers). */
+  domain?: string;
+}
+
+/** Worker defaults (what the runtime uses when neither decorator, env nor flag says). */
+export const WORKER_DEFAULTS = {
+  concurrency: 1,
+  pollIntervalMs: 100,
+  pollTimeoutMs: 100,
+  execTimeoutSeconds: 0,
+  leaseExtend: false,
+  isolation: "none" as Isolation,
+  paused: false,
+} satisfies Required<Omit<WorkerOptions, "workerId">>;

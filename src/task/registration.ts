@@ -1,0 +1,33 @@
+import type { TaskFunction } from "./context.ts";
+import type { WorkerTaskOptions } from "./options.ts";
+
+/** One worker as discovery hands it to the rest of idflow. */
+export interface Registration {
+  /** The task type (options.name). */
+  name: string;
+  /** The domain it polls in, if any (after env overrides). */
+  domain?: string;
+  /** The options as written in the decorator, merged with CONDUCTOR_WORKER_* overrides. */
+  options: WorkerTaskOptions;
+  /** The function to run; class methods are already bound to their instance. */
+  fn: TaskFunction;
+  /** Absolute path of the module that registered it. */
+  sourceFile: string;
+  /** How it was declared, for messages: "Class.method", "Class.staticMethod" or the function name. */
+  symbol?: string;
+}
+
+/** A task folder that could not be loaded, and why. */
+export interface LoadError {
+  /** The folder (absolute). */
+  folder: string;
+  /** The file at fault (absolute) if known. */
+  file?: string;
+  /** One-paragraph explanation with what to do. */
+  message: string;
+}
+
+export interface DiscoveryResult {
+  registrations: Registration[];
+  errors: LoadError[];
+}
