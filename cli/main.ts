@@ -2,6 +2,8 @@
 import yargs, { type Argv } from "yargs";
 import { reportError, say } from "./output.ts";
 import { serverCommand } from "./commands/server/index.ts";
+import { workerCommand } from "./commands/worker/index.ts";
+import { workflowCommand } from "./commands/workflow/index.ts";
 
 export interface GlobalFlags {
   root?: string;
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<void> {
   const cli = globalOptions(yargs(argv))
     .scriptName("idflow")
     .usage("$0 <command>\n\nConductor task workers in TypeScript: a task is a function in a folder.")
+    .command(workerCommand)
+    .command(workflowCommand)
     .command(serverCommand)
     .demandCommand(1, "name a command: see idflow --help")
     .strict()

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: runs every bench/*.bench.ts in turn (each prints its own table and
+ * writes its figures to bench/results/). Pass names to run a subset: npm run bench -- list
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith(".bench.ts"))
+  .filter((f) => wanted.length === 0 || wanted.some((w) => f.includes(w)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no benchmark matches ${wanted.join(", ") || "bench/*.bench.ts"}`);
+  process.exit(2);
+}
+let failed = 0;
+for (const f of files) {
+  console.error(`\n=== ${f}`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(here, f)], { stdio: "inherit" });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
