@@ -85,3 +85,25 @@ export const WORKER_DEFAULTS = {
   isolation: "none" as Isolation,
   paused: false,
 } satisfies Required<Omit<WorkerOptions, "workerId">>;
+
+/**
+ * Task-definition defaults: what `toTaskDef` writes when the decorator says nothing.
+ * Conductor's own defaults are kept except two, chosen for people developing workflows:
+ * a retry comes after 5 s instead of 60 s, and a task whose worker went silent is timed out
+ * (and retried) after 10 minutes instead of an hour. `timeoutSeconds` 0 means no overall limit.
+ */
+export const TASK_DEFAULTS = {
+  retryCount: 3,
+  retryLogic: "FIXED" as RetryLogic,
+  retryDelaySeconds: 5,
+  backoffScaleFactor: 1,
+  timeoutSeconds: 0,
+  timeoutPolicy: "TIME_OUT_WF" as TimeoutPolicy,
+  responseTimeoutSeconds: 600,
+  concurrentExecLimit: 0,
+  rateLimitPerFrequency: 0,
+  rateLimitFrequencyInSeconds: 1,
+} as const;
+
+/** The most Conductor accepts for a long poll (`timeout` above this is a 400). */
+export const MAX_POLL_TIMEOUT_MS = 5000;

@@ -15,6 +15,10 @@ export interface Registration {
   sourceFile: string;
   /** How it was declared, for messages: "Class.method", "Class.staticMethod" or the function name. */
   symbol?: string;
+  /** Which options came from CONDUCTOR_WORKER_* variables: option name -> variable name. */
+  envOverrides?: Record<string, string>;
+  /** `file:line` of the workerTask(...) call, best effort. */
+  callSite?: string;
 }
 
 /** A task folder that could not be loaded, and why. */
