@@ -5,6 +5,7 @@
  * Nothing here logs or returns the secret.
  */
 import type { AxiosInstance } from "axios";
+import { ConductorError } from "./errors.ts";
 
 /** Anything that can hand out a token; plug your own in through ClientOptions.tokenSource. */
 export interface TokenSource {
@@ -45,12 +46,17 @@ export class KeySecretTokenSource implements TokenSource {
       this.noAuth = true;
       return undefined;
     }
-    if (res.status >= 400 || typeof res.data?.token !== "string") {
-      throw Object.assign(new Error(`authentication failed: POST /api/token answered ${res.status}${res.data?.message ? `: ${res.data.message}` : ""}. Check CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET.`), {
+    // The client's axios instance keeps bodies as text: parse here.
+    const data = parseJson(res.data) as { token?: unknown; message?: unknown } | undefined;
+    if (res.status >= 400 || typeof data?.token !== "string") {
+      const said = typeof data?.message === "string" ? data.message.split(this.credentials.keySecret).join("***") : "";
+      throw new ConductorError({
+        call: "POST /api/token",
         status: res.status,
+        message: `authentication failed: POST /api/token answered ${res.status}${said ? `: ${said}` : ""}. Check CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET.`,
       });
     }
-    this.current = { token: res.data.token, at: this.now() };
+    this.current = { token: data.token, at: this.now() };
     return this.current.token;
   }
 }
@@ -60,4 +66,13 @@ export function isExpiredTokenAnswer(status: number, body: unknown): boolean {
   if (status !== 401 && status !== 403) return false;
   const text = typeof body === "string" ? body : JSON.stringify(body ?? "");
   return /EXPIRED_TOKEN|INVALID_TOKEN/.test(text);
+}
+
+function parseJson(data: unknown): unknown {
+  if (typeof data !== "string") return data;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
 }

@@ -289,7 +289,7 @@ export class ConductorClient {
     const headers: Record<string, string> = { accept: "application/json, text/plain, */*", ...opts.headers };
     if (opts.data !== undefined) headers["content-type"] = "application/json";
     if (this.tokens) {
-      const token = await this.tokens.token();
+      const token = await this.authToken(false);
       if (token) headers["X-Authorization"] = token;
     }
     const config: AxiosRequestConfig = {
@@ -311,10 +311,20 @@ export class ConductorClient {
     if (res.status >= 200 && res.status < 300) return (res.status === 204 ? undefined : body) as T | undefined;
     if (opts.accept?.includes(res.status)) return body as T;
     if (this.tokens && !retriedAuth && isExpiredTokenAnswer(res.status, body)) {
-      await this.tokens.token(true);
+      await this.authToken(true);
       return this.request<T>(method, path, opts, true);
     }
     throw httpError(call, res.status, body, this.baseUrl);
+  }
+
+  /** A token from the token source; a network failure on /api/token reads like any other (and never carries the secret). */
+  private async authToken(force: boolean): Promise<string | undefined> {
+    try {
+      return await this.tokens!.token(force);
+    } catch (err) {
+      if (axios.isAxiosError(err)) throw this.networkError("POST /api/token", err);
+      throw err;
+    }
   }
 
   private networkError(call: string, err: unknown): ConductorError {
