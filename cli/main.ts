@@ -1,6 +1,7 @@
 /** The yargs front door: global flags, one module per command group, errors to exit codes. */
 import yargs, { type Argv } from "yargs";
 import { reportError, say } from "./output.ts";
+import { devCommand } from "./commands/dev.ts";
 import { serverCommand } from "./commands/server/index.ts";
 import { workerCommand } from "./commands/worker/index.ts";
 import { workflowCommand } from "./commands/workflow/index.ts";
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
   const cli = globalOptions(yargs(argv))
     .scriptName("idflow")
     .usage("$0 <command>\n\nConductor task workers in TypeScript: a task is a function in a folder.")
+    .command(devCommand)
     .command(workerCommand)
     .command(workflowCommand)
     .command(serverCommand)
