@@ -9,3 +9,4 @@ export { TerminalError, RetryableError } from "./task/errors.ts";
 export { TASK_DEFAULTS, WORKER_DEFAULTS } from "./task/options.ts";
 export type { WorkerTaskOptions, TaskDefOptions, WorkerOptions, RetryLogic, TimeoutPolicy, Isolation } from "./task/options.ts";
 export type { Registration, LoadError, DiscoveryResult } from "./task/registration.ts";
+export { getCurrentContext } from "./runtime/context.ts";

@@ -1,9 +1,128 @@
-// Placeholder (being built): start workers
-import type { CommandModule } from "yargs";
-export const startCommand: CommandModule = {
+/**
+ * `idflow worker start --all | --worker <name>...`: discover, optionally upload the task
+ * definitions, then run the selected workers until SIGINT/SIGTERM (see src/runtime/handler.ts).
+ * Exit 0 after a clean stop, 130 after a second signal, 2 for a usage mistake.
+ */
+import type { ArgumentsCamelCase, CommandModule } from "yargs";
+import { projectPaths } from "../../../src/config.ts";
+import { connect } from "../../../src/conductor/connect.ts";
+import { discover } from "../../../src/discovery/discover.ts";
+import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
+import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
+import type { Registration } from "../../../src/task/registration.ts";
+import { upload } from "../../../src/upload/upload.ts";
+import type { GlobalFlags } from "../../main.ts";
+import { colour, printJson, say, table, UserError } from "../../output.ts";
+
+interface StartFlags extends GlobalFlags {
+  all?: boolean;
+  worker?: string[];
+  concurrency?: number;
+  pollInterval?: number;
+  pollTimeout?: number;
+  domain?: string;
+  workerId?: string;
+  execTimeout?: number;
+  shutdownGrace?: number;
+  upload?: boolean;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
+}
+
+/** Pick registrations by task name; an unknown name is a usage error listing the known ones. */
+export function selectWorkers(regs: Registration[], flags: { all?: boolean; worker?: string[] }, loadErrors: string[] = []): Registration[] {
+  const names = [...new Set(flags.worker ?? [])];
+  if (!flags.all && names.length === 0) throw new UserError("say which workers to start: --all, or --worker <name> (repeatable); `idflow worker list` shows them", 2);
+  if (flags.all && names.length > 0) throw new UserError("--all and --worker exclude each other: give one of them", 2);
+  if (flags.all) return regs.filter((r) => !r.options.paused);
+  const known = [...new Set(regs.map((r) => r.name))].sort();
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    const list = known.length ? `known workers: ${known.join(", ")}` : "no worker was discovered under tasks/";
+    const errs = loadErrors.length ? `\nsome task folders failed to load (maybe the one you want):\n${loadErrors.map((e) => `  - ${e}`).join("\n")}` : "";
+    throw new UserError(`no worker named ${unknown.map((n) => JSON.stringify(n)).join(", ")}; ${list}${errs}`, 2);
+  }
+  return regs.filter((r) => names.includes(r.name));
+}
+
+export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
-  describe: "start workers",
-  handler: () => {
-    throw new Error("not built yet");
+  describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
+  builder: (y) =>
+    y
+      .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
+      .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
+      .option("concurrency", { type: "number", describe: "most tasks running at once per worker (overrides decorator and env)" })
+      .option("poll-interval", { type: "number", describe: "pause after an empty poll, in milliseconds" })
+      .option("poll-timeout", { type: "number", describe: "long-poll wait on the server, in milliseconds (0-5000)" })
+      .option("domain", { type: "string", describe: "task domain to poll in, for every selected worker" })
+      .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
+      .option("exec-timeout", { type: "number", describe: "abort and fail an execution after this many seconds (0 = none)" })
+      .option("shutdown-grace", { type: "number", default: DEFAULT_SHUTDOWN_GRACE_MS / 1000, describe: "seconds in-flight tasks may run on after the first Ctrl-C/SIGTERM" })
+      .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
+      .option("log-level", { choices: LOG_LEVELS, describe: "lowest log level written (default info)" })
+      .option("log-format", { choices: ["json", "pretty"] as const, describe: "log format (default: pretty on a terminal, json otherwise)" })
+      .example("$0 worker start --all", "run every worker in tasks/")
+      .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
+      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs") as never,
+  handler: async (argv: ArgumentsCamelCase<StartFlags>) => {
+    const paths = projectPaths({ root: argv.root });
+    for (const [flag, v, min, max] of [
+      ["--concurrency", argv.concurrency, 1, Infinity],
+      ["--poll-interval", argv.pollInterval, 0, Infinity],
+      ["--poll-timeout", argv.pollTimeout, 0, 5000],
+      ["--exec-timeout", argv.execTimeout, 0, Infinity],
+      ["--shutdown-grace", argv.shutdownGrace, 0, Infinity],
+    ] as const) {
+      if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
+        throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
+      }
+    }
+    const found = await discover({ root: paths.root });
+    const loadErrors = found.errors.map((e) => e.message);
+    const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
+    for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
+    if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
+
+    const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
+    const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+    if (argv.upload) {
+      const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });
+      const changed = report.entries.filter((e) => e.action !== "unchanged").length;
+      say(`uploaded task definitions: ${changed} created or updated, ${report.entries.length - changed} unchanged`);
+    }
+    const overrides: WorkerOverrides = {
+      concurrency: argv.concurrency,
+      pollIntervalMs: argv.pollInterval,
+      pollTimeoutMs: argv.pollTimeout,
+      domain: argv.domain,
+      workerId: argv.workerId,
+      execTimeoutSeconds: argv.execTimeout,
+    };
+    for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
+
+    const run = await runWorkers({
+      client,
+      registrations: selected,
+      overrides,
+      stateDir: paths.stateDir,
+      logger,
+      shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
+      exit: (code) => {
+        client.close();
+        process.exit(code);
+      },
+    });
+    const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
+    if (argv.json) printJson({ server: client.baseUrl, workers: rows });
+    else {
+      say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
+      say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
+    }
+    const summary = await run.finished;
+    client.close();
+    logger.flush?.();
+    process.exit(summary.exitCode);
   },
 };

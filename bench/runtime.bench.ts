@@ -1,0 +1,98 @@
+/**
+ * Worker runtime benchmark: tasks per second and worker CPU time per task for a no-op task at
+ * concurrency 1, 10 and 50 against the real Conductor. Uses CONDUCTOR_SERVER_URL when given,
+ * else starts a private server (IDFLOW_CONDUCTOR_JAR or the resolved jar). Workflows are queued
+ * first, then the workers run in-process until every task is completed; CPU is this process's
+ * process.cpuUsage() over that window (so it includes the HTTP client, not the server).
+ * Writes bench/results/runtime.json. BENCH_N_1 / BENCH_N overrides the task counts.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConductorClient } from "../src/conductor/client.ts";
+import { runWorkers } from "../src/runtime/handler.ts";
+import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
+import type { Registration } from "../src/task/registration.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const levels = [
+  { concurrency: 1, n: Number(process.env.BENCH_N_1 ?? 300) },
+  { concurrency: 10, n: Number(process.env.BENCH_N ?? 2000) },
+  { concurrency: 50, n: Number(process.env.BENCH_N ?? 2000) },
+];
+
+let serverDir: string | undefined;
+let url = process.env.CONDUCTOR_SERVER_URL;
+if (!url) {
+  serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-bench-"));
+  console.error("starting a private Conductor for the benchmark...");
+  const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
+  url = r.state.url;
+}
+const client = new ConductorClient({ serverUrl: url });
+/** Start one workflow, trying again on SQLITE_BUSY (the SQLite server refuses concurrent writers now and then). */
+async function start(wf: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.startWorkflow(wf, {});
+      return;
+    } catch (err) {
+      if (attempt > 20 || !(err as { transient?: boolean }).transient) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+const rows: Array<Record<string, number>> = [];
+try {
+  for (const level of levels) {
+    const concurrency = level.concurrency;
+    let n = level.n;
+    const name = `bench_noop_${Date.now().toString(36)}_${concurrency}`;
+    await client.registerTaskDefs([{ name, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
+    await client.upsertWorkflowDefs([{ name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] }]);
+    await new Promise((r) => setTimeout(r, 500));
+    console.error(`c=${concurrency}: queueing ${n} workflows...`);
+    // One at a time: concurrent starts make the SQLite server fail some workflows (SQLITE_BUSY while scheduling).
+    for (let i = 0; i < n; i++) await start(`${name}_wf`);
+    const queued = await client.queueSize(name);
+    if (queued !== n) console.error(`  (${n - queued} workflows failed to schedule on the server; measuring ${queued} tasks)`);
+    n = queued;
+    const reg: Registration = { name, options: { name, concurrency }, fn: async () => ({}), sourceFile: fileURLToPath(import.meta.url) };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const run = await runWorkers({ client, registrations: [reg], stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")), handleSignals: false });
+    for (let last = Date.now(); run.stats().workers[name].completed < n; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (Date.now() - last > 5000) {
+        last = Date.now();
+        console.error(JSON.stringify(run.stats()));
+      }
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const s = run.stats().workers[name];
+    await run.stop();
+    const row = {
+      concurrency,
+      tasks: n,
+      seconds: +(ms / 1000).toFixed(2),
+      tasksPerSecond: +((n / ms) * 1000).toFixed(1),
+      cpuMsPerTask: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
+      polls: s.polls,
+      chainedByUpdateV2: s.chained,
+    };
+    rows.push(row);
+    console.error(JSON.stringify(row));
+  }
+} finally {
+  client.close();
+  if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+}
+console.log("\nconcurrency  tasks  seconds  tasks/s  worker CPU ms/task  polls  via update-v2");
+for (const r of rows) console.log(`${String(r.concurrency).padEnd(11)}  ${String(r.tasks).padEnd(5)}  ${String(r.seconds).padEnd(7)}  ${String(r.tasksPerSecond).padEnd(7)}  ${String(r.cpuMsPerTask).padEnd(18)}  ${String(r.polls).padEnd(5)}  ${r.chainedByUpdateV2}`);
+mkdirSync(path.join(here, "results"), { recursive: true });
+writeFileSync(
+  path.join(here, "results", "runtime.json"),
+  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, rows }, null, 2) + "\n",
+);

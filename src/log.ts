@@ -1,0 +1,54 @@
+/**
+ * The logger factory every command that logs uses (pino). Structured lines, JSON by default
+ * when stderr is not a terminal, human-readable (pino-pretty) on a TTY. Logs go to stderr so
+ * that `--json` output on stdout stays machine-readable.
+ */
+import pino, { type Logger, type DestinationStream } from "pino";
+import pretty from "pino-pretty";
+
+export type { Logger } from "pino";
+export type LogFormat = "json" | "pretty";
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+export const LOG_LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+export interface LoggerOptions {
+  /** Lowest level written (default "info", or LOG_LEVEL / IDFLOW_LOG_LEVEL). */
+  level?: LogLevel;
+  /** "pretty" on a TTY, "json" otherwise (default: decided by whether stderr is a TTY). */
+  format?: LogFormat;
+  /** Where lines go (default: stderr). Tests pass their own stream. */
+  destination?: DestinationStream | NodeJS.WritableStream;
+  /** Fields bound to every line. */
+  base?: Record<string, unknown>;
+}
+
+/** A pino logger with idflow's defaults; child loggers bind worker, taskId and workflowId. */
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const envLevel = (process.env.IDFLOW_LOG_LEVEL ?? process.env.LOG_LEVEL) as LogLevel | undefined;
+  const level = opts.level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : "info");
+  const format = opts.format ?? (process.stderr.isTTY ? "pretty" : "json");
+  const pinoOpts = {
+    level,
+    base: opts.base ?? {},
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Never write credentials, whatever a caller binds.
+    redact: { paths: ["keySecret", "*.keySecret", "token", "*.token", "headers.X-Authorization"], censor: "[redacted]" },
+  };
+  if (format === "pretty") {
+    const stream = pretty({
+      sync: true,
+      destination: (opts.destination as NodeJS.WritableStream | undefined) ?? 2,
+      colorize: !process.env.NO_COLOR && (opts.destination ? false : Boolean(process.stderr.isTTY)),
+      translateTime: "SYS:HH:MM:ss.l",
+      ignore: "pid,hostname",
+    });
+    return pino(pinoOpts, stream);
+  }
+  const dest = opts.destination ?? pino.destination({ fd: 2, sync: true });
+  return pino(pinoOpts, dest as DestinationStream);
+}
+
+/** A logger that writes nothing (the default for in-process use without a logger). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

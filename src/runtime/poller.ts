@@ -1,0 +1,242 @@
+/**
+ * One poll loop per worker, all on one event loop. It long-polls for exactly the free slots
+ * (never more than `concurrency` tasks in flight), starts each task at once, and reuses a slot
+ * for the next task update-v2 hands back. No sleep while there is work: the poll interval
+ * applies only after an empty long poll. Errors back off exponentially with jitter and the loop
+ * recovers by itself. The watchdog (watchdog.ts) restarts a loop whose current step overruns.
+ */
+import type { Logger } from "pino";
+import type { ConductorClient } from "../conductor/client.ts";
+import { ConductorError } from "../conductor/errors.ts";
+import type { Task } from "../conductor/types.ts";
+import type { Registration } from "../task/registration.ts";
+import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+import type { ResultDelivery } from "./delivery.ts";
+import { execute, type Execution, type Invoker } from "./executor.ts";
+import type { OutageTracker } from "./outage.ts";
+
+/** Server-side wait for a batch poll while tasks are flowing (ms): take what is ready, do not wait for a full batch. */
+export const BUSY_POLL_TIMEOUT_MS = 0;
+/** Extra time a poll step may take beyond its long-poll time before the watchdog calls it hung. */
+export const HANG_MARGIN_MS = 15_000;
+
+/** The effective settings of one worker (after flags > env > decorator > defaults). */
+export interface WorkerSettings {
+  name: string;
+  domain?: string;
+  workerId: string;
+  concurrency: number;
+  pollIntervalMs: number;
+  pollTimeoutMs: number;
+  execTimeoutSeconds: number;
+  leaseExtend: boolean;
+  isolation: "none" | "thread";
+}
+
+export interface PollerOptions {
+  reg: Registration;
+  settings: WorkerSettings;
+  client: ConductorClient;
+  delivery: ResultDelivery;
+  outage: OutageTracker;
+  logger: Logger;
+  invoke?: Invoker;
+  backoff?: BackoffOptions;
+  /** Overrides HANG_MARGIN_MS (tests). */
+  hangMarginMs?: number;
+}
+
+export interface PollerStats {
+  polls: number;
+  emptyPolls: number;
+  pollErrors: number;
+  /** Tasks started (polled or handed back by update-v2). */
+  started: number;
+  /** Tasks that came from update-v2 instead of a poll. */
+  chained: number;
+  completed: number;
+  failed: number;
+  inProgress: number;
+  inFlight: number;
+  maxInFlight: number;
+  /** Times the watchdog restarted this loop. */
+  restarts: number;
+}
+
+export class Poller {
+  readonly stats: PollerStats = { polls: 0, emptyPolls: 0, pollErrors: 0, started: 0, chained: 0, completed: 0, failed: 0, inProgress: 0, inFlight: 0, maxInFlight: 0, restarts: 0 };
+  readonly executions = new Map<string, Execution>();
+  private slots = 0;
+  private stopped = false;
+  private stopCtl = new AbortController();
+  private genCtl = new AbortController();
+  private generation = 0;
+  private slotWaiter?: () => void;
+  private drainWaiters: Array<() => void> = [];
+  private readonly backoff: Backoff;
+  /** When the current loop step must be over by (watchdog); Infinity while waiting for a slot. */
+  private stepDeadline = Number.POSITIVE_INFINITY;
+  private lastError?: string;
+
+  constructor(private readonly opts: PollerOptions) {
+    this.backoff = new Backoff(opts.backoff);
+  }
+
+  get settings(): WorkerSettings {
+    return this.opts.settings;
+  }
+
+  get name(): string {
+    return this.opts.settings.name;
+  }
+
+  get inFlight(): number {
+    return this.slots;
+  }
+
+  start(): void {
+    void this.loop(this.generation, this.genCtl.signal);
+  }
+
+  /** Stop polling (in-flight tasks go on). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopCtl.abort();
+    this.genCtl.abort();
+    this.slotWaiter?.();
+  }
+
+  /** Resolves when no task of this worker is in flight. */
+  drained(): Promise<void> {
+    if (this.slots === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Abort every running execution (each is reported FAILED with `reason`). */
+  abortAll(reason: string): number {
+    let n = 0;
+    for (const ex of this.executions.values()) {
+      ex.abort(reason);
+      n++;
+    }
+    return n;
+  }
+
+  /** True when the current loop step overran its deadline (a hung request). */
+  hung(now = Date.now()): boolean {
+    return !this.stopped && now > this.stepDeadline;
+  }
+
+  /** Abandon the current loop and start a fresh one (watchdog). */
+  restart(): void {
+    if (this.stopped) return;
+    this.stats.restarts++;
+    this.generation++;
+    this.genCtl.abort();
+    this.genCtl = new AbortController();
+    this.stepDeadline = Number.POSITIVE_INFINITY;
+    this.slotWaiter?.();
+    this.start();
+  }
+
+  private async loop(gen: number, genSignal: AbortSignal): Promise<void> {
+    const { settings, client, outage, logger } = this.opts;
+    const margin = this.opts.hangMarginMs ?? HANG_MARGIN_MS;
+    let longPoll = true;
+    const live = () => !this.stopped && gen === this.generation;
+    while (live()) {
+      const free = settings.concurrency - this.slots;
+      if (free <= 0) {
+        this.stepDeadline = Number.POSITIVE_INFINITY;
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+        this.slotWaiter = undefined;
+        continue;
+      }
+      const count = longPoll ? 1 : free;
+      const timeoutMs = longPoll || free === 1 ? settings.pollTimeoutMs : Math.min(BUSY_POLL_TIMEOUT_MS, settings.pollTimeoutMs);
+      this.stepDeadline = Date.now() + timeoutMs + margin;
+      let tasks: Task[];
+      try {
+        this.stats.polls++;
+        tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: genSignal });
+      } catch (err) {
+        if (!live()) break;
+        this.stats.pollErrors++;
+        const e = err as ConductorError;
+        if (e instanceof ConductorError && e.transient) outage.failed(err);
+        else if (e?.message !== this.lastError) {
+          logger.error({ err: e?.message, status: e?.status }, "poll failed; retrying with backoff");
+        }
+        this.lastError = e?.message;
+        const ms = this.backoff.next();
+        this.stepDeadline = Date.now() + ms + margin;
+        await sleep(ms, genSignal);
+        continue;
+      }
+      outage.ok();
+      this.backoff.reset();
+      this.lastError = undefined;
+      // Tasks handed to us are ours even if the watchdog gave up on this loop: run them.
+      for (const t of tasks) void this.run(t);
+      if (!live()) break;
+      if (tasks.length === 0) {
+        this.stats.emptyPolls++;
+        if (longPoll) {
+          this.stepDeadline = Date.now() + settings.pollIntervalMs + margin;
+          await sleep(settings.pollIntervalMs, genSignal);
+        }
+        longPoll = true;
+      } else longPoll = false;
+    }
+    this.stepDeadline = Number.POSITIVE_INFINITY;
+  }
+
+  /** Runs a task in a slot, then any next task update-v2 hands back in the same slot. */
+  private async run(first: Task): Promise<void> {
+    const { reg, settings, client, delivery, logger } = this.opts;
+    this.slots++;
+    this.stats.inFlight = this.slots;
+    if (this.slots > this.stats.maxInFlight) this.stats.maxInFlight = this.slots;
+    let task: Task | undefined = first;
+    try {
+      while (task) {
+        this.stats.started++;
+        const tlog = logger.child({ taskId: task.taskId, workflowId: task.workflowInstanceId });
+        tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
+        const ex = execute(reg, task, {
+          client,
+          workerId: settings.workerId,
+          logger: tlog,
+          execTimeoutSeconds: settings.execTimeoutSeconds,
+          leaseExtend: settings.leaseExtend,
+          invoke: this.opts.invoke,
+        });
+        this.executions.set(task.taskId, ex);
+        const result = await ex.result;
+        this.executions.delete(task.taskId);
+        if (result.status === "COMPLETED") {
+          this.stats.completed++;
+          tlog.debug("task completed");
+        } else if (result.status === "IN_PROGRESS") {
+          this.stats.inProgress++;
+          tlog.debug({ callbackAfterSeconds: result.callbackAfterSeconds }, "task in progress");
+        } else {
+          this.stats.failed++;
+          tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);
+        }
+        // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
+        const next = await delivery.deliver(result, !this.stopped && result.status !== "IN_PROGRESS");
+        if (next) this.stats.chained++;
+        task = next;
+      }
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, "internal error while running a task");
+    } finally {
+      this.slots--;
+      this.stats.inFlight = this.slots;
+      this.slotWaiter?.();
+      if (this.slots === 0) for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * isolation "thread": CPU-heavy task functions run in worker threads so they do not stall the
+ * other workers' polling. Each thread imports the task module by its source file (with tsx) and
+ * looks the function up by name. One execution per thread at a time; idle threads are reused.
+ * An execution that is aborted (timeout, shutdown) terminates its thread: the work really stops.
+ */
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { TaskContext } from "../task/context.ts";
+import { RetryableError, TerminalError } from "../task/errors.ts";
+import type { Registration } from "../task/registration.ts";
+import { inProgress } from "../task/results.ts";
+import type { Invoker } from "./executor.ts";
+
+const BOOT = new URL("./thread-boot.mjs", import.meta.url);
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+export class ThreadPool {
+  private readonly idle = new Map<string, Worker[]>();
+  private readonly all = new Set<Worker>();
+  private seq = 0;
+  /** Threads terminated because their execution was aborted. */
+  terminated = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  readonly invoker: Invoker = (reg, input, ctx) => this.run(reg, input, ctx);
+
+  private key(reg: Registration): string {
+    return `${reg.sourceFile}\u0000${reg.name}\u0000${reg.domain ?? ""}`;
+  }
+
+  private take(reg: Registration): Slot {
+    const list = this.idle.get(this.key(reg));
+    const w = list?.pop();
+    if (w) return { worker: w, busy: true };
+    const worker = new Worker(BOOT, { workerData: { sourceFile: reg.sourceFile, name: reg.name, domain: reg.domain } });
+    worker.unref();
+    this.all.add(worker);
+    worker.on("exit", () => this.all.delete(worker));
+    worker.on("error", (err) => this.logger.error({ worker: reg.name, err: err.message }, "task thread crashed"));
+    return { worker, busy: true };
+  }
+
+  private give(reg: Registration, w: Worker): void {
+    const k = this.key(reg);
+    let list = this.idle.get(k);
+    if (!list) this.idle.set(k, (list = []));
+    list.push(w);
+  }
+
+  private run(reg: Registration, input: Record<string, unknown>, ctx: TaskContext): Promise<unknown> {
+    const slot = this.take(reg);
+    const id = ++this.seq;
+    const w = slot.worker;
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        w.off("message", onMessage);
+        w.off("exit", onExit);
+        ctx.signal.removeEventListener("abort", onAbort);
+      };
+      const onMessage = (m: { id: number; type: string; line?: string; json?: string; inProgress?: { callbackAfterSeconds: number; output?: Record<string, unknown> }; error?: { name: string; message: string; stack?: string; output?: Record<string, unknown> } }) => {
+        if (m.id !== id) return;
+        if (m.type === "log") return ctx.log(m.line ?? "");
+        if (m.type === "heartbeat") return void ctx.heartbeat().catch(() => {});
+        cleanup();
+        this.give(reg, w);
+        if (m.error) {
+          const E = m.error.name === "TerminalError" ? TerminalError : m.error.name === "RetryableError" ? RetryableError : Error;
+          const err = new E(m.error.message, { output: m.error.output } as never);
+          err.stack = m.error.stack ?? err.stack;
+          return reject(err);
+        }
+        if (m.inProgress) return resolve(inProgress(m.inProgress));
+        resolve(m.json === undefined ? undefined : JSON.parse(m.json));
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`the task thread exited (code ${code}) before it answered`));
+      };
+      const onAbort = () => {
+        cleanup();
+        this.terminated++;
+        void w.terminate();
+        reject(new Error("aborted: task thread terminated"));
+      };
+      w.on("message", onMessage);
+      w.on("exit", onExit);
+      ctx.signal.addEventListener("abort", onAbort, { once: true });
+      const { signal: _s, log: _l, heartbeat: _h, ...plain } = ctx;
+      w.postMessage({ id, input, ctx: plain });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.all].map((w) => w.terminate()));
+    this.idle.clear();
+  }
+}

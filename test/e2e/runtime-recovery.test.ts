@@ -1,0 +1,102 @@
+/**
+ * Recovery against a real Conductor that dies: this file runs its OWN server (not the shared
+ * one), SIGKILLs it mid-run, restarts it on the same SQLite file and port, and checks that the
+ * worker recovers by itself, delivers the results computed while it was down, and that a worker
+ * stopped while the server is down spools its results for the next start.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { ConductorClient } from "../../src/conductor/client.ts";
+import { freePort, startLocalServer, stopLocalServer } from "../../src/server/index.ts";
+import { runWorkers } from "../../src/runtime/handler.ts";
+import { spoolDir } from "../../src/runtime/spool.ts";
+import { uniqueName } from "../support/conductor.ts";
+import { defineTaskAndWorkflow, delay, reg, startMany, taskStatuses, tempStateDir, until, waitAll, testLogger } from "../fixtures/runtime/helpers.ts";
+
+const serverDir = tempStateDir();
+let port = 0;
+let pid = 0;
+let client: ConductorClient;
+
+async function boot(): Promise<void> {
+  const r = await startLocalServer({ stateDir: serverDir, port, heap: "512m", jar: process.env.IDFLOW_CONDUCTOR_JAR });
+  pid = r.state.pid;
+  port = r.state.port;
+}
+function kill(): void {
+  process.kill(pid, "SIGKILL");
+}
+
+before(async () => {
+  port = await freePort();
+  await boot();
+  client = new ConductorClient({ serverUrl: `http://127.0.0.1:${port}`, timeoutMs: 5000 });
+});
+after(async () => {
+  client?.close();
+  await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+});
+
+describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 240_000 }, () => {
+  it("recovers by itself after a server kill; results computed while it was down are delivered; every workflow completes", async () => {
+    const name = uniqueName("rt_kill");
+    // A poll or update-v2 answer that the dying server never sent hands out a task nobody runs:
+    // Conductor re-dispatches it after responseTimeoutSeconds, so give it a short one and a retry.
+    const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 4, retryCount: 2 });
+    const ids = await startMany(client, wf, 30);
+    let ran = 0;
+    const run = await runWorkers({
+      client,
+      stateDir: tempStateDir(),
+      handleSignals: false, logger: testLogger(),
+      backoff: { baseMs: 100, capMs: 1000 },
+      registrations: [reg(name, async (i: { n: number }) => (await delay(400), ran++, { n: i.n }), { concurrency: 5 })],
+    });
+    await until(() => ran >= 5, 30_000, "some tasks done");
+    kill();
+    await until(() => run.stats().delivery.backlog > 0, 10_000, "results waiting while the server is down");
+    await delay(1000);
+    await boot();
+    let done;
+    try {
+      done = await waitAll(client, ids, 90_000);
+    } finally {
+      await run.stop();
+    }
+    assert.deepEqual(done.map((w) => w.status), ids.map(() => "COMPLETED"));
+    const s = await run.stop();
+    assert.ok(s.delivery.retried > 0, "some results went through the backlog");
+    assert.equal(s.delivery.backlog, 0);
+    assert.equal(s.spooled, 0);
+  });
+
+  it("a worker stopped while the server is down spools its results; the next start delivers them first", async () => {
+    const name = uniqueName("rt_spool");
+    const wf = await defineTaskAndWorkflow(client, name);
+    const ids = await startMany(client, wf, 3);
+    const stateDir = tempStateDir();
+    let running = 0;
+    const fn = async (i: { n: number }) => {
+      running++;
+      await delay(1500);
+      return { n: i.n };
+    };
+    const first = await runWorkers({ client, stateDir, handleSignals: false, logger: testLogger(), finalDeliveryMs: 1000, backoff: { baseMs: 100, capMs: 500 }, registrations: [reg(name, fn, { concurrency: 3 })] });
+    await until(() => running >= 3, 30_000, "3 tasks in flight");
+    kill();
+    const s1 = await first.stop();
+    assert.equal(s1.spooled, 3);
+    assert.equal(s1.aborted, 0);
+    assert.ok(readdirSync(spoolDir(stateDir)).some((f) => f.endsWith(".jsonl")), "a spool file is written");
+    await boot();
+    const second = await runWorkers({ client, stateDir, handleSignals: false, logger: testLogger(), registrations: [reg(name, fn, { concurrency: 3 })] });
+    const done = await waitAll(client, ids, 60_000);
+    assert.deepEqual(done.map((w) => w.status), ["COMPLETED", "COMPLETED", "COMPLETED"]);
+    assert.deepEqual(done.map((w) => w.tasks?.[0].outputData), [{ n: 0 }, { n: 1 }, { n: 2 }]);
+    const s2 = await second.stop();
+    assert.equal(s2.delivery.recovered, 3);
+    assert.ok(!existsSync(spoolDir(stateDir)) || readdirSync(spoolDir(stateDir)).length === 0, "the spool is consumed");
+    assert.ok(!(await taskStatuses(client, ids)).includes("IN_PROGRESS"));
+  });
+});
