@@ -31,18 +31,6 @@ if (!url) {
   url = r.state.url;
 }
 const client = new ConductorClient({ serverUrl: url });
-/** Start one workflow, trying again on SQLITE_BUSY (the SQLite server refuses concurrent writers now and then). */
-async function start(wf: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.startWorkflow(wf, {});
-      return;
-    } catch (err) {
-      if (attempt > 20 || !(err as { transient?: boolean }).transient) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
-    }
-  }
-}
 const rows: Array<Record<string, number>> = [];
 try {
   for (const level of levels) {
@@ -53,8 +41,7 @@ try {
     await client.upsertWorkflowDefs([{ name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] }]);
     await new Promise((r) => setTimeout(r, 500));
     console.error(`c=${concurrency}: queueing ${n} workflows...`);
-    // One at a time: concurrent starts make the SQLite server fail some workflows (SQLITE_BUSY while scheduling).
-    for (let i = 0; i < n; i++) await start(`${name}_wf`);
+    for (let i = 0; i < n; i++) await client.startWorkflow(`${name}_wf`, {});
     const queued = await client.queueSize(name);
     if (queued !== n) console.error(`  (${n - queued} workflows failed to schedule on the server; measuring ${queued} tasks)`);
     n = queued;

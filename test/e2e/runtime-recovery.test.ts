@@ -42,8 +42,10 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
   it("recovers by itself after a server kill; results computed while it was down are delivered; every workflow completes", async () => {
     const name = uniqueName("rt_kill");
     // A poll or update-v2 answer that the dying server never sent hands out a task nobody runs:
-    // Conductor re-dispatches it after responseTimeoutSeconds, so give it a short one and a retry.
-    const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 4, retryCount: 2 });
+    // Conductor re-dispatches it after responseTimeoutSeconds, so give it a short one and retries
+    // (short enough for the test, long enough that a loaded 2-core machine does not time out
+    // tasks that a worker is running).
+    const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 10, retryCount: 4 });
     const ids = await startMany(client, wf, 30);
     let ran = 0;
     const run = await runWorkers({
@@ -73,7 +75,9 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
 
   it("a worker stopped while the server is down spools its results; the next start delivers them first", async () => {
     const name = uniqueName("rt_spool");
-    const wf = await defineTaskAndWorkflow(client, name);
+    // No retries: the spooled results themselves must complete the tasks. The response timeout
+    // outlasts a server restart on a loaded machine (30-60 s), so the tasks are still waiting.
+    const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 300 });
     const ids = await startMany(client, wf, 3);
     const stateDir = tempStateDir();
     let running = 0;

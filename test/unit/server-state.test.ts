@@ -61,7 +61,7 @@ describe("properties", () => {
     const sqlite = serverProperties({ port: 9001, memory: false, dataFile: "/d/conductor.db" });
     assert.match(sqlite, /^conductor\.db\.type=sqlite$/m);
     assert.match(sqlite, /^conductor\.elasticsearch\.version=0$/m);
-    assert.match(sqlite, /^spring\.datasource\.url=jdbc:sqlite:\/d\/conductor\.db\?busy_timeout=15000&journal_mode=WAL$/m);
+    assert.match(sqlite, /^spring\.datasource\.url=jdbc:sqlite:\/d\/conductor\.db\?busy_timeout=15000&journal_mode=WAL&transaction_mode=IMMEDIATE$/m);
     assert.match(sqlite, /^server\.port=9001$/m);
     assert.match(sqlite, /^server\.address=127\.0\.0\.1$/m);
     const mem = serverProperties({ port: 9002, memory: true, dataFile: "/d/conductor.db" });
