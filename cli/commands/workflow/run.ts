@@ -10,7 +10,7 @@ interface RunArgs {
   name: string;
   input?: string;
   inputFile?: string;
-  version?: number;
+  workflowVersion?: number;
   correlationId?: string;
   wait: boolean;
   timeout: number;
@@ -27,7 +27,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .positional("name", { type: "string", demandOption: true, describe: "workflow name" })
       .option("input", { type: "string", describe: "workflow input as a JSON object" })
       .option("input-file", { type: "string", describe: "read the input from a JSON file" })
-      .option("version", { type: "number", describe: "workflow version (default: latest)" })
+      .option("workflow-version", { type: "number", describe: "workflow version (default: latest)" })
       .option("correlation-id", { type: "string" })
       .option("wait", { type: "boolean", default: false, describe: "wait until the workflow ends and print its output" })
       .option("timeout", { type: "number", default: 60, describe: "seconds to wait with --wait" }) as never,
@@ -35,7 +35,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const input = parseInput(args);
     const client = connect(args, projectPaths(args));
     try {
-      const id = await client.startWorkflow(args.name, input, { version: args.version, correlationId: args.correlationId });
+      const id = await client.startWorkflow(args.name, input, { version: args.workflowVersion, correlationId: args.correlationId });
       say(`started ${args.name}: ${id}`);
       if (!args.wait) {
         if (args.json) printJson({ workflowId: id });
