@@ -1,5 +1,5 @@
 /** Reading the local server's log: the last lines, and following it as it grows. */
-import { closeSync, openSync, readSync, statSync, watchFile, unwatchFile } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 
 /** The last `n` lines of a file, reading from byte `from` on (at most the last 256 KB). */
 export function tailLines(file: string, n: number, from = 0): string {
@@ -49,6 +49,8 @@ export function followFile(file: string, onChunk: (text: string) => void, interv
       closeSync(fd);
     }
   };
-  watchFile(file, { interval: intervalMs }, listener);
-  return () => unwatchFile(file, listener);
+  // Our own polling against `pos`, not fs.watchFile: watchFile takes its first stat later, so
+  // text appended right after this call would become its baseline and never be reported.
+  const timer = setInterval(listener, intervalMs);
+  return () => clearInterval(timer);
 }
