@@ -73,6 +73,10 @@ export class Poller {
   private generation = 0;
   private slotWaiter?: () => void;
   private drainWaiters: Array<() => void> = [];
+  /** Poll requests under way. stop() lets them finish: a task the server has handed out is ours to run. */
+  private pollsInFlight = 0;
+  /** Set by abortAll: a task that still arrives (from a poll under way) is aborted at once. */
+  private abortReason?: string;
   private readonly backoff: Backoff;
   /** When the current loop step must be over by (watchdog); Infinity while waiting for a slot. */
   private stepDeadline = Number.POSITIVE_INFINITY;
@@ -98,23 +102,31 @@ export class Poller {
     void this.loop(this.generation, this.genCtl.signal);
   }
 
-  /** Stop polling (in-flight tasks go on). */
+  /**
+   * Stop polling; in-flight tasks go on. A poll request under way is not cancelled: the server
+   * may already have handed its tasks to us, and cancelling would leave them IN_PROGRESS until
+   * their response timeout. Whatever it brings is run like any in-flight task.
+   */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.stopCtl.abort();
-    this.genCtl.abort();
     this.slotWaiter?.();
   }
 
-  /** Resolves when no task of this worker is in flight. */
+  /** Resolves when no task of this worker is in flight and no poll request is under way. */
   drained(): Promise<void> {
-    if (this.slots === 0) return Promise.resolve();
+    if (this.slots === 0 && this.pollsInFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Abort every running execution (each is reported FAILED with `reason`). */
+  private settle(): void {
+    if (this.slots === 0 && this.pollsInFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Abort every running execution (each is reported FAILED with `reason`), and any task that still arrives. */
   abortAll(reason: string): number {
+    this.abortReason = reason;
     let n = 0;
     for (const ex of this.executions.values()) {
       ex.abort(reason);
@@ -145,6 +157,8 @@ export class Poller {
     const margin = this.opts.hangMarginMs ?? HANG_MARGIN_MS;
     let longPoll = true;
     const live = () => !this.stopped && gen === this.generation;
+    // Sleeps end on stop or restart; poll requests only on restart (see stop()).
+    const sleepSignal = AbortSignal.any([genSignal, this.stopCtl.signal]);
     while (live()) {
       const free = settings.concurrency - this.slots;
       if (free <= 0) {
@@ -157,10 +171,12 @@ export class Poller {
       const timeoutMs = longPoll || free === 1 ? settings.pollTimeoutMs : Math.min(BUSY_POLL_TIMEOUT_MS, settings.pollTimeoutMs);
       this.stepDeadline = Date.now() + timeoutMs + margin;
       let tasks: Task[];
+      this.pollsInFlight++;
       try {
         this.stats.polls++;
         tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: genSignal });
       } catch (err) {
+        this.pollsInFlight--;
         if (!live()) break;
         this.stats.pollErrors++;
         const e = err as ConductorError;
@@ -171,9 +187,10 @@ export class Poller {
         this.lastError = e?.message;
         const ms = this.backoff.next();
         this.stepDeadline = Date.now() + ms + margin;
-        await sleep(ms, genSignal);
+        await sleep(ms, sleepSignal);
         continue;
       }
+      this.pollsInFlight--;
       outage.ok();
       this.backoff.reset();
       this.lastError = undefined;
@@ -184,12 +201,13 @@ export class Poller {
         this.stats.emptyPolls++;
         if (longPoll) {
           this.stepDeadline = Date.now() + settings.pollIntervalMs + margin;
-          await sleep(settings.pollIntervalMs, genSignal);
+          await sleep(settings.pollIntervalMs, sleepSignal);
         }
         longPoll = true;
       } else longPoll = false;
     }
     this.stepDeadline = Number.POSITIVE_INFINITY;
+    this.settle();
   }
 
   /** Runs a task in a slot, then any next task update-v2 hands back in the same slot. */
@@ -213,6 +231,7 @@ export class Poller {
           invoke: this.opts.invoke,
         });
         this.executions.set(task.taskId, ex);
+        if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
         this.executions.delete(task.taskId);
         if (result.status === "COMPLETED") {
@@ -236,7 +255,7 @@ export class Poller {
       this.slots--;
       this.stats.inFlight = this.slots;
       this.slotWaiter?.();
-      if (this.slots === 0) for (const w of this.drainWaiters.splice(0)) w();
+      this.settle();
     }
   }
 }

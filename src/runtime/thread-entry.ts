@@ -53,6 +53,11 @@ parentPort!.on("message", async (msg: { id: number; input: Record<string, unknow
         post({ id: msg.id, type: "done", error: { name: "Error", message: `task output cannot be serialised to JSON: ${(err as Error).message}` } });
         return;
       }
+      // As in-process (executor.ts serialise): a value JSON cannot carry at all (a function, a symbol) fails.
+      if (text === undefined && value !== undefined) {
+        post({ id: msg.id, type: "done", error: { name: "Error", message: `task output cannot be serialised to JSON: a ${typeof value} is not JSON` } });
+        return;
+      }
       post({ id: msg.id, type: "done", json: text });
     }
   } catch (err) {

@@ -41,7 +41,13 @@ export class ThreadPool {
     const worker = new Worker(BOOT, { workerData: { sourceFile: reg.sourceFile, name: reg.name, domain: reg.domain } });
     worker.unref();
     this.all.add(worker);
-    worker.on("exit", () => this.all.delete(worker));
+    worker.on("exit", () => {
+      this.all.delete(worker);
+      // A thread can die while idle (a task's timer threw after it answered): never hand it out again.
+      const list = this.idle.get(this.key(reg));
+      const i = list?.indexOf(worker) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+    });
     worker.on("error", (err) => this.logger.error({ worker: reg.name, err: err.message }, "task thread crashed"));
     return { worker, busy: true };
   }
@@ -58,8 +64,10 @@ export class ThreadPool {
     const id = ++this.seq;
     const w = slot.worker;
     return new Promise((resolve, reject) => {
+      let crash: Error | undefined;
       const cleanup = () => {
         w.off("message", onMessage);
+        w.off("error", onError);
         w.off("exit", onExit);
         ctx.signal.removeEventListener("abort", onAbort);
       };
@@ -78,9 +86,13 @@ export class ThreadPool {
         if (m.inProgress) return resolve(inProgress(m.inProgress));
         resolve(m.json === undefined ? undefined : JSON.parse(m.json));
       };
+      // An uncaught exception in the thread (a throw in a timer, an unhandled rejection) ends it: say why.
+      const onError = (err: Error) => (crash = err);
       const onExit = (code: number) => {
         cleanup();
-        reject(new Error(`the task thread exited (code ${code}) before it answered`));
+        const err = new Error(`the task thread exited (code ${code}) before it answered${crash ? `: ${crash.message}` : ""}`);
+        if (crash?.stack) err.stack = crash.stack;
+        reject(err);
       };
       const onAbort = () => {
         cleanup();
@@ -89,6 +101,7 @@ export class ThreadPool {
         reject(new Error("aborted: task thread terminated"));
       };
       w.on("message", onMessage);
+      w.on("error", onError);
       w.on("exit", onExit);
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       const { signal: _s, log: _l, heartbeat: _h, ...plain } = ctx;

@@ -195,3 +195,46 @@ describe("watchdog", () => {
     await d.close();
   });
 });
+
+describe("shutdown with a poll under way", () => {
+  it("stop() does not cancel a poll the server is answering: the task it brings is run and reported, not left IN_PROGRESS", async () => {
+    let polled = 0;
+    const task = { taskId: "late1", workflowInstanceId: "wf1", taskType: "late_task", inputData: { n: 7 } };
+    const d = await double((req) => {
+      if (req.url?.includes("/poll/")) {
+        polled++;
+        // The first poll is answered 300 ms later with a task (the server has handed it out).
+        return polled === 1 ? { status: 200, body: JSON.stringify([task]) } : { status: 200, body: "[]" };
+      }
+      return { status: 204 };
+    });
+    // Delay every answer of the double by 300 ms: the stop() below lands while the poll is under way.
+    const slow = d.server.listeners("request")[0] as (req: http.IncomingMessage, res: http.ServerResponse) => void;
+    d.server.removeAllListeners("request");
+    let arrived = 0;
+    d.server.on("request", (req, res) => {
+      arrived++;
+      setTimeout(() => slow(req, res), 300);
+    });
+    const client = new ConductorClient({ serverUrl: d.url() });
+    let ran = 0;
+    const run = await runWorkers({
+      client,
+      stateDir: tempStateDir(),
+      handleSignals: false,
+      logger: silentLogger(),
+      registrations: [reg("late_task", async (i: { n: number }) => (ran++, { doubled: i.n * 2 }), { pollTimeoutMs: 1000 })],
+    });
+    await until(() => arrived > 0, 5000, "the poll request under way");
+    assert.equal(polled, 0, "stop() comes while the poll is still unanswered");
+    const s = await run.stop();
+    assert.equal(ran, 1, "the task the poll brought was run");
+    const update = d.seen.find((x) => x.url.startsWith("/api/tasks") && !x.url.includes("/poll/"));
+    assert.ok(update, "its result was reported");
+    assert.deepEqual(JSON.parse(update.body).outputData, { doubled: 14 });
+    assert.equal(JSON.parse(update.body).status, "COMPLETED");
+    assert.equal(s.workers.late_task.completed, 1);
+    client.close();
+    await d.close();
+  });
+});
