@@ -4,7 +4,7 @@
  * else starts a private server (IDFLOW_CONDUCTOR_JAR or the resolved jar). Workflows are queued
  * first, then the workers run in-process until every task is completed; CPU is this process's
  * process.cpuUsage() over that window (so it includes the HTTP client, not the server).
- * Writes bench/results/runtime.json. BENCH_N_1 / BENCH_N overrides the task counts.
+ * Writes bench/results/runtime.json. BENCH_N_1 / BENCH_N / BENCH_WARMUP override the task counts.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,7 +16,10 @@ import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import type { Registration } from "../src/task/registration.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const levels = [
+// A freshly started JVM is slow for its first thousand requests (JIT): a warm-up round, not
+// recorded, keeps that out of the first measured level.
+const levels: Array<{ concurrency: number; n: number; warmup?: boolean }> = [
+  { concurrency: 10, n: Number(process.env.BENCH_WARMUP ?? 1000), warmup: true },
   { concurrency: 1, n: Number(process.env.BENCH_N_1 ?? 300) },
   { concurrency: 10, n: Number(process.env.BENCH_N ?? 2000) },
   { concurrency: 50, n: Number(process.env.BENCH_N ?? 2000) },
@@ -69,6 +72,10 @@ try {
       polls: s.polls,
       chainedByUpdateV2: s.chained,
     };
+    if (level.warmup) {
+      console.error(`warm-up (not recorded): ${JSON.stringify(row)}`);
+      continue;
+    }
     rows.push(row);
     console.error(JSON.stringify(row));
   }

@@ -8,6 +8,7 @@
  * The only drop: Conductor answers 404 (the task is gone). A result the server refuses as
  * invalid (400/413/422) is replaced once by a minimal FAILED saying why, so the task is retried.
  */
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { UpdateV2Unsupported, type ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
@@ -63,7 +64,12 @@ export class ResultDelivery {
   private v2: boolean;
   private draining?: Promise<void>;
   private readonly inflight = new Set<Promise<unknown>>();
-  private closing = new AbortController();
+  /** Aborts every update under way on close. Each concurrent update listens on it (as many as there are slots, each removed when its call ends), so no listener limit. */
+  private closing = (() => {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  })();
   /** Entries appended to the live overflow file and not read back yet. */
   private liveUnread = 0;
   private lastBacklogLog = 0;
