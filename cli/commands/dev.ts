@@ -11,7 +11,7 @@ import { DEFAULT_PORT, startLocalServer } from "../../src/server/index.ts";
 import { upload } from "../../src/upload/upload.ts";
 import type { GlobalFlags } from "../main.ts";
 import { colour, say, table, UserError } from "../output.ts";
-import { startCommand } from "./worker/start.ts";
+import { startWorkers } from "./worker/start.ts";
 
 interface DevFlags extends GlobalFlags {
   port: number;
@@ -44,7 +44,7 @@ export const devCommand: CommandModule<object, DevFlags> = {
     say(colour.bold(`  npx idflow workflow run research_blog_post_ideas --input '{"topic":"Workers","text":"Workers poll Conductor for tasks. Workers report results."}' --wait`));
     say(colour.dim(`  (the local Conductor keeps running after Ctrl-C here; stop it with: npx idflow server stop)`));
     say("");
-    await startCommand.handler({ ...argv, serverUrl: url, all: true, upload: false } as never);
+    await startWorkers({ ...argv, serverUrl: url, all: true, upload: false }, found);
   },
 };
 

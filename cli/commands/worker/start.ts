@@ -10,7 +10,7 @@ import { discover } from "../../../src/discovery/discover.ts";
 import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
 import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
-import type { Registration } from "../../../src/task/registration.ts";
+import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
 import { upload } from "../../../src/upload/upload.ts";
 import type { GlobalFlags } from "../../main.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
@@ -66,63 +66,66 @@ export const startCommand: CommandModule<object, StartFlags> = {
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
       .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs") as never,
-  handler: async (argv: ArgumentsCamelCase<StartFlags>) => {
-    const paths = projectPaths({ root: argv.root });
-    for (const [flag, v, min, max] of [
-      ["--concurrency", argv.concurrency, 1, Infinity],
-      ["--poll-interval", argv.pollInterval, 0, Infinity],
-      ["--poll-timeout", argv.pollTimeout, 0, 5000],
-      ["--exec-timeout", argv.execTimeout, 0, Infinity],
-      ["--shutdown-grace", argv.shutdownGrace, 0, Infinity],
-    ] as const) {
-      if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
-        throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
-      }
-    }
-    const found = await discover({ root: paths.root });
-    const loadErrors = found.errors.map((e) => e.message);
-    const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
-    for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
-    if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
-
-    const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
-    const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
-    if (argv.upload) {
-      const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });
-      const changed = report.entries.filter((e) => e.action !== "unchanged").length;
-      say(`uploaded task definitions: ${changed} created or updated, ${report.entries.length - changed} unchanged`);
-    }
-    const overrides: WorkerOverrides = {
-      concurrency: argv.concurrency,
-      pollIntervalMs: argv.pollInterval,
-      pollTimeoutMs: argv.pollTimeout,
-      domain: argv.domain,
-      workerId: argv.workerId,
-      execTimeoutSeconds: argv.execTimeout,
-    };
-    for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
-
-    const run = await runWorkers({
-      client,
-      registrations: selected,
-      overrides,
-      stateDir: paths.stateDir,
-      logger,
-      shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
-      exit: (code) => {
-        client.close();
-        process.exit(code);
-      },
-    });
-    const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
-    if (argv.json) printJson({ server: client.baseUrl, workers: rows });
-    else {
-      say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
-      say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
-    }
-    const summary = await run.finished;
-    client.close();
-    logger.flush?.();
-    process.exit(summary.exitCode);
-  },
+  handler: (argv: ArgumentsCamelCase<StartFlags>) => startWorkers(argv),
 };
+
+/** The body of `worker start`; `idflow dev` calls it with what it already discovered. */
+export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResult): Promise<void> {
+  const paths = projectPaths({ root: argv.root });
+  for (const [flag, v, min, max] of [
+    ["--concurrency", argv.concurrency, 1, Infinity],
+    ["--poll-interval", argv.pollInterval, 0, Infinity],
+    ["--poll-timeout", argv.pollTimeout, 0, 5000],
+    ["--exec-timeout", argv.execTimeout, 0, Infinity],
+    ["--shutdown-grace", argv.shutdownGrace, 0, Infinity],
+  ] as const) {
+    if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
+      throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
+    }
+  }
+  const found = discovered ?? (await discover({ root: paths.root }));
+  const loadErrors = found.errors.map((e) => e.message);
+  const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
+  for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
+  if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
+
+  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
+  const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+  if (argv.upload) {
+    const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });
+    const changed = report.entries.filter((e) => e.action !== "unchanged").length;
+    say(`uploaded task definitions: ${changed} created or updated, ${report.entries.length - changed} unchanged`);
+  }
+  const overrides: WorkerOverrides = {
+    concurrency: argv.concurrency,
+    pollIntervalMs: argv.pollInterval,
+    pollTimeoutMs: argv.pollTimeout,
+    domain: argv.domain,
+    workerId: argv.workerId,
+    execTimeoutSeconds: argv.execTimeout,
+  };
+  for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
+
+  const run = await runWorkers({
+    client,
+    registrations: selected,
+    overrides,
+    stateDir: paths.stateDir,
+    logger,
+    shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
+    exit: (code) => {
+      client.close();
+      process.exit(code);
+    },
+  });
+  const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
+  if (argv.json) printJson({ server: client.baseUrl, workers: rows });
+  else {
+    say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
+    say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
+  }
+  const summary = await run.finished;
+  client.close();
+  logger.flush?.();
+  process.exit(summary.exitCode);
+}
