@@ -162,7 +162,10 @@ describe("delivery under faults", () => {
     assert.equal(second.recoverSpool(), 1);
     await second.deliver(result(11));
     await until(() => second.idle, 5000, "spool delivered");
-    assert.deepEqual(d.seen.map((s) => JSON.parse(s.body).taskId), Array.from({ length: 11 }, (_, i) => `t${i + 1}`));
+    // Delivery is at least once: the closed instance's last request may still reach the server
+    // after it was abandoned (Conductor ignores a repeated update of a finished task). What must
+    // hold: every result arrives, in order.
+    assert.deepEqual([...new Set(d.seen.map((s) => JSON.parse(s.body).taskId))], Array.from({ length: 11 }, (_, i) => `t${i + 1}`));
     assert.equal(second.stats.recovered, 10);
     assert.deepEqual(readdirSync(spoolDir(stateDir)), []);
   });
