@@ -12,9 +12,13 @@ function schemaDef(name: string, data: Record<string, unknown>): Record<string, 
 }
 
 /** The task definition idflow uploads for a registration (stable key order, no undefined values). */
-export function toTaskDef(reg: Registration): TaskDef {
+/** The fields toTaskDef always fills (from the options or TASK_DEFAULTS). */
+export type UploadedTaskDef = TaskDef &
+  Required<Pick<TaskDef, "retryCount" | "retryLogic" | "retryDelaySeconds" | "backoffScaleFactor" | "timeoutPolicy" | "responseTimeoutSeconds">>;
+
+export function toTaskDef(reg: Registration): UploadedTaskDef {
   const o = reg.options;
-  const def: TaskDef = {
+  const def: UploadedTaskDef = {
     name: reg.name,
     ...(o.description !== undefined ? { description: o.description } : {}),
     retryCount: o.retryCount ?? TASK_DEFAULTS.retryCount,

@@ -223,21 +223,30 @@ export interface StopResult {
 }
 
 export async function stopLocalServer(opts: StopOptions): Promise<StopResult> {
-  const read = readState(opts.stateDir);
-  if (read.kind === "none") return { stopped: false };
-  if (read.kind === "broken") {
-    await removeState(opts.stateDir);
-    return { stopped: false, staleCleaned: `removed a broken state file: ${read.problem}` };
-  }
-  const state = read.state;
-  if (!isOurServer(state)) {
-    await removeState(opts.stateDir);
-    return { stopped: false, state, staleCleaned: staleMessage(state) };
-  }
+  const found = await liveState(opts.stateDir);
+  if (!found.live) return { stopped: false, state: found.state, staleCleaned: found.staleCleaned };
+  const state = found.state;
   opts.onProgress?.(`Stopping Conductor (pid ${state.pid}, ${state.url})…`);
   const forced = await killAndWait(state.pid, opts.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, opts.onProgress);
   await removeState(opts.stateDir);
   return { stopped: true, forced, state };
+}
+
+/** The state of a server that is really running, or why there is none: a broken or stale state file is removed, and said so. */
+async function liveState(
+  stateDir: string,
+): Promise<{ live: true; state: ServerState } | { live: false; state?: ServerState; staleCleaned?: string }> {
+  const read = readState(stateDir);
+  if (read.kind === "none") return { live: false };
+  if (read.kind === "broken") {
+    await removeState(stateDir);
+    return { live: false, staleCleaned: `removed a broken state file: ${read.problem}` };
+  }
+  if (!isOurServer(read.state)) {
+    await removeState(stateDir);
+    return { live: false, state: read.state, staleCleaned: staleMessage(read.state) };
+  }
+  return { live: true, state: read.state };
 }
 
 export interface StatusResult {
@@ -251,17 +260,9 @@ export interface StatusResult {
 }
 
 export async function serverStatus(opts: { stateDir: string }): Promise<StatusResult> {
-  const read = readState(opts.stateDir);
-  if (read.kind === "none") return { running: false };
-  if (read.kind === "broken") {
-    await removeState(opts.stateDir);
-    return { running: false, staleCleaned: `removed a broken state file: ${read.problem}` };
-  }
-  const state = read.state;
-  if (!isOurServer(state)) {
-    await removeState(opts.stateDir);
-    return { running: false, state, staleCleaned: staleMessage(state) };
-  }
+  const found = await liveState(opts.stateDir);
+  if (!found.live) return { running: false, state: found.state, staleCleaned: found.staleCleaned };
+  const state = found.state;
   const client = new ConductorClient({ serverUrl: state.url });
   try {
     const healthy = await client.healthy(3000);

@@ -8,7 +8,7 @@ import type { ArgumentsCamelCase, CommandModule } from "yargs";
 import { projectPaths } from "../../../src/config.ts";
 import { discover } from "../../../src/discovery/discover.ts";
 import { toTaskDef } from "../../../src/discovery/task-def.ts";
-import { TASK_DEFAULTS, WORKER_DEFAULTS } from "../../../src/task/options.ts";
+import { WORKER_DEFAULTS } from "../../../src/task/options.ts";
 import type { Registration } from "../../../src/task/registration.ts";
 import { colour, printJson, say, table } from "../../output.ts";
 import type { GlobalFlags } from "../../main.ts";
@@ -20,6 +20,7 @@ interface ListFlags extends GlobalFlags {
 /** The row `worker list --json` prints for a registration (effective values, defaults filled in). */
 export function workerSummary(reg: Registration, root: string) {
   const o = reg.options;
+  const def = toTaskDef(reg); // the task-definition fields with their defaults, as uploaded
   return {
     name: reg.name,
     domain: reg.domain ?? null,
@@ -29,11 +30,11 @@ export function workerSummary(reg: Registration, root: string) {
     pollIntervalMs: o.pollIntervalMs ?? WORKER_DEFAULTS.pollIntervalMs,
     pollTimeoutMs: o.pollTimeoutMs ?? WORKER_DEFAULTS.pollTimeoutMs,
     paused: o.paused ?? WORKER_DEFAULTS.paused,
-    retryCount: o.retryCount ?? TASK_DEFAULTS.retryCount,
-    retryLogic: o.retryLogic ?? TASK_DEFAULTS.retryLogic,
-    retryDelaySeconds: o.retryDelaySeconds ?? TASK_DEFAULTS.retryDelaySeconds,
-    timeoutSeconds: o.timeoutSeconds ?? TASK_DEFAULTS.timeoutSeconds,
-    responseTimeoutSeconds: o.responseTimeoutSeconds ?? TASK_DEFAULTS.responseTimeoutSeconds,
+    retryCount: def.retryCount,
+    retryLogic: def.retryLogic,
+    retryDelaySeconds: def.retryDelaySeconds,
+    timeoutSeconds: def.timeoutSeconds,
+    responseTimeoutSeconds: def.responseTimeoutSeconds,
     execTimeoutSeconds: o.execTimeoutSeconds ?? WORKER_DEFAULTS.execTimeoutSeconds,
     envOverrides: reg.envOverrides ?? {},
   };
