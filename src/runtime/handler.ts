@@ -13,6 +13,7 @@ import type { Registration } from "../task/registration.ts";
 import { silentLogger } from "../log.ts";
 import { sleep, type BackoffOptions } from "./backoff.ts";
 import { ResultDelivery, type DeliveryStats } from "./delivery.ts";
+import { RuntimeEvents } from "./events.ts";
 import { SHUTDOWN_REASON, type Invoker } from "./executor.ts";
 import { OutageTracker } from "./outage.ts";
 import { Poller, type PollerStats, type WorkerSettings } from "./poller.ts";
@@ -48,6 +49,8 @@ export interface RunWorkersOptions {
   hangMarginMs?: number;
   /** Use update-v2 (default true). */
   updateV2?: boolean;
+  /** Where the run reports what it does (metrics, health, API events); a fresh one by default. */
+  events?: RuntimeEvents;
 }
 
 export interface RunSummary {
@@ -67,6 +70,8 @@ export interface RunSummary {
 export interface WorkerRun {
   /** What runs, with the effective settings. */
   readonly workers: WorkerSettings[];
+  /** What the run reports as it works (polls, task starts and ends, delivery, watchdog, draining). */
+  readonly events: RuntimeEvents;
   /** Begin a clean shutdown (what the first signal does); resolves with the summary. */
   stop(reason?: string): Promise<RunSummary>;
   /** Resolves when the run has ended. */
@@ -81,6 +86,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const finalMs = opts.finalDeliveryMs ?? DEFAULT_FINAL_DELIVERY_MS;
   const settings = opts.registrations.map((r) => resolveSettings(r, opts.overrides));
   const outage = new OutageTracker(logger, opts.client.baseUrl);
+  const events = opts.events ?? new RuntimeEvents();
   const delivery = new ResultDelivery({
     client: opts.client,
     logger,
@@ -89,6 +95,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     maxInMemory: opts.maxInMemoryResults,
     backoff: opts.backoff,
     updateV2: opts.updateV2,
+    events,
   });
   delivery.recoverSpool();
 
@@ -110,9 +117,10 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       invoke,
       backoff: opts.backoff,
       hangMarginMs: opts.hangMarginMs,
+      events,
     });
   });
-  const watchdog = new Watchdog(pollers, logger, opts.watchdogIntervalMs);
+  const watchdog = new Watchdog(pollers, logger, opts.watchdogIntervalMs, events);
   for (const p of pollers) p.start();
   watchdog.start();
 
@@ -130,6 +138,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const stop = (reason = "stop"): Promise<RunSummary> => {
     stopping ??= (async () => {
       const inFlight = pollers.reduce((n, p) => n + p.inFlight, 0);
+      events.emit("draining", { reason });
       logger.info({ reason, inFlight, graceMs }, `stopping (${reason}): no new tasks; ${inFlight} in flight, waiting up to ${Math.round(graceMs / 1000)} s for them`);
       watchdog.stop();
       for (const p of pollers) p.stop();
@@ -150,6 +159,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       const summary: RunSummary = { reason, aborted, spooled, delivery: s.delivery, workers: s.workers, watchdogRestarts: s.watchdogRestarts, exitCode: 0 };
       const completed = Object.values(s.workers).reduce((n, w) => n + w.completed, 0);
       logger.info({ completed, delivered: s.delivery.delivered, spooled, aborted }, `stopped: ${completed} task(s) completed, ${s.delivery.delivered} result(s) delivered${spooled ? `, ${spooled} spooled` : ""}`);
+      events.emit("stopped", { reason, exitCode: summary.exitCode });
       resolveFinished(summary);
       return summary;
     })();
@@ -180,5 +190,5 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     process.on("SIGTERM", onSignal);
   }
 
-  return { workers: settings, stop, finished, stats };
+  return { workers: settings, events, stop, finished, stats };
 }

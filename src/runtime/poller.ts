@@ -13,6 +13,7 @@ import type { Registration } from "../task/registration.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import type { ResultDelivery } from "./delivery.ts";
 import { execute, type Execution, type Invoker } from "./executor.ts";
+import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 
 /** Server-side wait for a batch poll while tasks are flowing (ms): take what is ready, do not wait for a full batch. */
@@ -44,6 +45,8 @@ export interface PollerOptions {
   backoff?: BackoffOptions;
   /** Overrides HANG_MARGIN_MS (tests). */
   hangMarginMs?: number;
+  /** Where the poller reports polls and task starts/ends (metrics, health, API events). */
+  events?: RuntimeEvents;
 }
 
 export interface PollerStats {
@@ -172,6 +175,7 @@ export class Poller {
       this.stepDeadline = Date.now() + timeoutMs + margin;
       let tasks: Task[];
       this.pollsInFlight++;
+      const pollStarted = performance.now();
       try {
         this.stats.polls++;
         tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: genSignal });
@@ -180,6 +184,7 @@ export class Poller {
         if (!live()) break;
         this.stats.pollErrors++;
         const e = err as ConductorError;
+        this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: "error", count: 0, durationMs: performance.now() - pollStarted, error: e?.message });
         if (e instanceof ConductorError && e.transient) outage.failed(err);
         else if (e?.message !== this.lastError) {
           logger.error({ err: e?.message, status: e?.status }, "poll failed; retrying with backoff");
@@ -191,6 +196,7 @@ export class Poller {
         continue;
       }
       this.pollsInFlight--;
+      this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: tasks.length ? "tasks" : "empty", count: tasks.length, durationMs: performance.now() - pollStarted });
       outage.ok();
       this.backoff.reset();
       this.lastError = undefined;
@@ -216,10 +222,23 @@ export class Poller {
     this.slots++;
     this.stats.inFlight = this.slots;
     if (this.slots > this.stats.maxInFlight) this.stats.maxInFlight = this.slots;
+    const events = this.opts.events;
     let task: Task | undefined = first;
+    let chained = false;
     try {
       while (task) {
         this.stats.started++;
+        const startedAt = performance.now();
+        events?.emit("task:started", {
+          worker: settings.name,
+          domain: settings.domain,
+          taskId: task.taskId,
+          workflowId: task.workflowInstanceId,
+          chained,
+          queueWaitMs: typeof task.scheduledTime === "number" && task.scheduledTime > 0 ? Math.max(0, Date.now() - task.scheduledTime) : undefined,
+          inFlight: this.slots,
+          concurrency: settings.concurrency,
+        });
         const tlog = logger.child({ taskId: task.taskId, workflowId: task.workflowInstanceId });
         tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
         const ex = execute(reg, task, {
@@ -234,6 +253,18 @@ export class Poller {
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
         this.executions.delete(task.taskId);
+        events?.emit("task:finished", {
+          worker: settings.name,
+          domain: settings.domain,
+          taskId: task.taskId,
+          workflowId: task.workflowInstanceId,
+          status: result.status,
+          timedOut: ex.timedOut,
+          durationMs: performance.now() - startedAt,
+          reason: result.reasonForIncompletion,
+          inFlight: this.slots,
+          concurrency: settings.concurrency,
+        });
         if (result.status === "COMPLETED") {
           this.stats.completed++;
           tlog.debug("task completed");
@@ -247,6 +278,7 @@ export class Poller {
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         const next = await delivery.deliver(result, !this.stopped && result.status !== "IN_PROGRESS");
         if (next) this.stats.chained++;
+        chained = next !== undefined;
         task = next;
       }
     } catch (err) {
