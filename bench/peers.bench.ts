@@ -14,6 +14,8 @@
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
+ * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
+ * BENCH_CPU_PROF=<dir> makes every Node contender write a V8 CPU profile there (--cpu-prof).
  * CONDUCTOR_SERVER_URL uses that server; otherwise a private one is started
  * (IDFLOW_CONDUCTOR_JAR, or the pinned version; JAVA_HOME picks the JVM).
  */
@@ -89,11 +91,14 @@ if (flags["require-all"] && Object.keys(skipped).length > 0) {
 
 let serverDir: string | undefined;
 let url = process.env.CONDUCTOR_SERVER_URL;
+// The JVM's pid, for the server's CPU per task: known when the bench starts it, else BENCH_SERVER_PID.
+let serverPid = process.env.BENCH_SERVER_PID ? Number(process.env.BENCH_SERVER_PID) : undefined;
 if (!url) {
   serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-peers-server-"));
   log("starting a private Conductor (SQLite) for the benchmark...");
   const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
   url = r.state.url;
+  serverPid = r.state.pid;
 }
 const client = new ConductorClient({ serverUrl: url });
 const serverVersion = (await client.serverVersion()) ?? "unknown";
@@ -119,7 +124,8 @@ async function session(c: Contender, concurrency: number, body: (w: WorkerProces
     w = await startAndWarm(client, c, spec, wf, warmN);
     await body(w, wf);
   } catch (err) {
-    const msg = `${c.id} c=${concurrency}: ${(err as Error).message}`;
+    const tail = w?.lastStderr.trim().split("\n").slice(-5).join("\n");
+    const msg = `${c.id} c=${concurrency}: ${(err as Error).message}${tail ? `\n  worker stderr: ${tail}` : ""}`;
     failures.push(msg);
     log(`FAILED ${msg}`);
   } finally {
@@ -131,14 +137,14 @@ try {
   if (!quick && ready.some((c) => c.id === "loop-post")) {
     // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
     log("warming the server (1000 tasks, not recorded)...");
-    await session(ready.find((c) => c.id === "loop-post")!, 10, (w, wf) => drain(client, w, wf, 1000).then(() => undefined));
+    await session(ready.find((c) => c.id === "loop-post")!, 10, (w, wf) => drain(client, w, wf, 1000, serverPid).then(() => undefined));
   }
   for (let run = 1; run <= runs; run++) {
     for (const concurrency of levels) {
       for (const c of ready) {
         await session(c, concurrency, async (w, wf) => {
           if (drainN > 0) {
-            const d = await drain(client, w, wf, drainN);
+            const d = await drain(client, w, wf, drainN, serverPid);
             cell("drain", concurrency, c.id).runs.push({ ...d });
             log(`run ${run} c=${concurrency} ${c.id} drain: ${JSON.stringify(d)}`);
           }
@@ -154,7 +160,7 @@ try {
   if (longN > 0) {
     for (const c of ready) {
       await session(c, 10, async (w, wf) => {
-        const d = await drain(client, w, wf, longN);
+        const d = await drain(client, w, wf, longN, serverPid);
         cell("long", 10, c.id).runs.push({ ...d });
         log(`long c=10 ${c.id}: ${JSON.stringify(d)}`);
       });

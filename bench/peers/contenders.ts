@@ -48,6 +48,9 @@ function benchEnv(spec: WorkerSpec): NodeJS.ProcessEnv {
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = repo): ChildProcess {
+  // BENCH_CPU_PROF=<dir>: every Node contender writes a V8 CPU profile there when it exits.
+  const prof = process.env.BENCH_CPU_PROF;
+  if (prof && cmd === process.execPath) args = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`, ...args];
   // stdout is ignored (no contender needs it); stderr is kept for the error report.
   return spawn(cmd, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
 }

@@ -20,6 +20,8 @@ export interface DrainFigures {
   peakRssMb: number;
   /** RSS at the end minus RSS when the drain began (after warm-up), MB. */
   rssGrowthMb: number;
+  /** The Conductor JVM's CPU over the same window per task (when its pid is known), ms. */
+  serverCpuMsPerTask?: number;
 }
 
 export interface TrickleFigures {
@@ -87,20 +89,20 @@ async function waitQueueEmpty(client: ConductorClient, taskName: string, timeout
 
 /** CPU samples of the tree, timestamped, so a window can be cut at Conductor's end time. */
 class CpuTrace {
-  readonly samples: Array<{ at: number; cpuMs: number }> = [];
+  readonly samples: Array<{ at: number; cpuMs: number; serverCpuMs: number }> = [];
   private timer: NodeJS.Timeout;
-  constructor(private readonly pid: number, everyMs = 100) {
+  constructor(private readonly pid: number, private readonly serverPid?: number, everyMs = 100) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
-  sample(): number {
-    const cpuMs = treeUsage(this.pid).cpuMs;
-    this.samples.push({ at: Date.now(), cpuMs });
-    return cpuMs;
+  sample(): { cpuMs: number; serverCpuMs: number } {
+    const s = { at: Date.now(), cpuMs: treeUsage(this.pid).cpuMs, serverCpuMs: this.serverPid ? treeUsage(this.serverPid).cpuMs : NaN };
+    this.samples.push(s);
+    return s;
   }
   /** The first sample taken at or after `at` (or the latest). */
-  at(at: number): number {
-    return (this.samples.find((s) => s.at >= at) ?? this.samples[this.samples.length - 1]).cpuMs;
+  at(at: number): { cpuMs: number; serverCpuMs: number } {
+    return this.samples.find((s) => s.at >= at) ?? this.samples[this.samples.length - 1];
   }
   stop(): void {
     clearInterval(this.timer);
@@ -176,7 +178,7 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
   }
 }
 
-export async function drain(client: ConductorClient, w: WorkerProcess, wf: string, n: number): Promise<DrainFigures> {
+export async function drain(client: ConductorClient, w: WorkerProcess, wf: string, n: number, serverPid?: number): Promise<DrainFigures> {
   w.signalTree("SIGSTOP");
   let ids: string[];
   try {
@@ -186,7 +188,7 @@ export async function drain(client: ConductorClient, w: WorkerProcess, wf: strin
     throw err;
   }
   const rss0 = w.rss.sample();
-  const trace = new CpuTrace(w.child.pid!);
+  const trace = new CpuTrace(w.child.pid!, serverPid);
   const cpu0 = trace.sample();
   const t0 = Date.now();
   w.signalTree("SIGCONT");
@@ -197,14 +199,16 @@ export async function drain(client: ConductorClient, w: WorkerProcess, wf: strin
     const cpu1 = trace.at(t1);
     const { peak, last } = { peak: w.rss.peak, last: w.rss.sample() };
     const seconds = (t1 - t0) / 1000;
-    return {
+    const figures: DrainFigures = {
       tasks: n,
       seconds: +seconds.toFixed(2),
       tasksPerSecond: +(n / seconds).toFixed(1),
-      cpuMsPerTask: +((cpu1 - cpu0) / n).toFixed(3),
+      cpuMsPerTask: +((cpu1.cpuMs - cpu0.cpuMs) / n).toFixed(3),
       peakRssMb: +(peak / 2 ** 20).toFixed(1),
       rssGrowthMb: +((last - rss0) / 2 ** 20).toFixed(1),
     };
+    if (serverPid) figures.serverCpuMsPerTask = +((cpu1.serverCpuMs - cpu0.serverCpuMs) / n).toFixed(3);
+    return figures;
   } finally {
     trace.stop();
   }
@@ -218,7 +222,7 @@ function percentile(sorted: number[], p: number): number {
 
 export async function trickle(client: ConductorClient, w: WorkerProcess, wf: string, n: number, everyMs: number): Promise<TrickleFigures> {
   const trace = new CpuTrace(w.child.pid!);
-  const cpu0 = trace.sample();
+  const cpu0 = trace.sample().cpuMs;
   const t0 = Date.now();
   const starts: Array<Promise<string>> = [];
   try {
@@ -232,7 +236,7 @@ export async function trickle(client: ConductorClient, w: WorkerProcess, wf: str
     const ids = await Promise.all(starts);
     const tasks = await finishedTasks(client, ids, 120_000);
     const t1 = Math.max(...tasks.map((t) => t.endTime ?? 0));
-    const cpu1 = trace.at(t1);
+    const cpu1 = trace.at(t1).cpuMs;
     const pickup = tasks.map((t) => (t.startTime ?? 0) - (t.scheduledTime ?? 0)).sort((a, b) => a - b);
     return {
       tasks: n,
