@@ -28,7 +28,7 @@ function project(config: unknown): string {
 
 const SECRET = "s3cr3t-value-that-must-not-print";
 const cleanEnv = () => {
-  const env = { ...process.env, NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   for (const k of Object.keys(env)) if (/^(CONDUCTOR_|IDFLOW_|LOG_LEVEL$)/.test(k)) delete env[k];
   return env;
 };
