@@ -122,6 +122,7 @@ async function session(c: Contender, concurrency: number, body: (w: WorkerProces
   let w: WorkerProcess | undefined;
   try {
     w = await startAndWarm(client, c, spec, wf, warmN);
+    current = w;
     await body(w, wf);
   } catch (err) {
     const tail = w?.lastStderr.trim().split("\n").slice(-5).join("\n");
@@ -129,8 +130,22 @@ async function session(c: Contender, concurrency: number, body: (w: WorkerProces
     failures.push(msg);
     log(`FAILED ${msg}`);
   } finally {
+    current = undefined;
     await w?.stop();
   }
+}
+
+// Ctrl-C or SIGTERM: stop the contender under way (its whole tree) and the private server.
+let current: WorkerProcess | undefined;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the contender and the server...`);
+    void (async () => {
+      await current?.stop().catch(() => {});
+      if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+      process.exit(130);
+    })();
+  });
 }
 
 try {

@@ -108,6 +108,12 @@ export const CONTENDERS: Contender[] = [
     start: (s) => idflowStart(s),
   },
   {
+    id: "idflow-v2",
+    describe: "idflow worker start pinned to update-v2 chaining (IDFLOW_RESULT_PROTOCOL=update-v2), the protocol before the adaptive choice",
+    prepare: () => undefined,
+    start: (s) => idflowStart(s, { IDFLOW_RESULT_PROTOCOL: "update-v2" }),
+  },
+  {
     id: "js-sdk",
     describe: "@io-orkes/conductor-javascript TaskHandler, worker object",
     prepare: () => (existsSync(path.join(repo, "node_modules/@io-orkes/conductor-javascript/package.json")) ? undefined : "@io-orkes/conductor-javascript is not installed: run npm ci"),

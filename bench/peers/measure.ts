@@ -49,8 +49,13 @@ async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>
   return out;
 }
 
+/**
+ * The no-op task and its one-task workflow. A long response timeout: a poll answered while the
+ * worker is stopped for a drain leaves its task IN_PROGRESS until the worker resumes, which on a
+ * loaded machine can take longer than a minute; that is not what is measured.
+ */
 export async function defineNoop(client: ConductorClient, taskName: string): Promise<string> {
-  await client.registerTaskDefs([{ name: taskName, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
+  await client.registerTaskDefs([{ name: taskName, timeoutSeconds: 0, responseTimeoutSeconds: 3600, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
   const wf = `${taskName}_wf`;
   await client.upsertWorkflowDefs([{ name: wf, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name: taskName, taskReferenceName: "t", type: "SIMPLE" }] }]);
   return wf;

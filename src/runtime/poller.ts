@@ -15,6 +15,7 @@ import type { ResultDelivery } from "./delivery.ts";
 import { execute, type Execution, type Invoker } from "./executor.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
+import { ProtocolChooser } from "./protocol.ts";
 
 /** Server-side wait for a batch poll while tasks are flowing (ms): take what is ready, do not wait for a full batch. */
 export const BUSY_POLL_TIMEOUT_MS = 0;
@@ -47,6 +48,8 @@ export interface PollerOptions {
   hangMarginMs?: number;
   /** Where the poller reports polls and task starts/ends (metrics, health, API events). */
   events?: RuntimeEvents;
+  /** update-v2 or POST /tasks per result (default: adaptive, see protocol.ts). */
+  protocol?: ProtocolChooser;
 }
 
 export interface PollerStats {
@@ -89,7 +92,10 @@ export class Poller {
   /** Paused: no new polls (in-flight tasks go on), until resumed. */
   private pausedFlag = false;
 
+  readonly protocol: ProtocolChooser;
+
   constructor(private readonly opts: PollerOptions) {
+    this.protocol = opts.protocol ?? ProtocolChooser.fromEnv();
     this.backoff = new Backoff(opts.backoff);
   }
 
@@ -220,6 +226,7 @@ export class Poller {
         continue;
       }
       this.pollsInFlight--;
+      this.protocol.onPoll(count, tasks.length);
       this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: tasks.length ? "tasks" : "empty", count: tasks.length, durationMs: performance.now() - pollStarted });
       outage.ok();
       this.backoff.reset();
@@ -301,7 +308,8 @@ export class Poller {
         }
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
-        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
+        // While the queue is deep, results go by POST /tasks and the poller batch-polls (protocol.ts).
+        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency && this.protocol.choose() === "update-v2";
         const next = await delivery.deliver(result, wantNext);
         if (next) this.stats.chained++;
         chained = next !== undefined;
