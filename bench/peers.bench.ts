@@ -115,18 +115,26 @@ const cell = (shape: Cell["shape"], concurrency: number, contender: string) => {
 const failures: string[] = [];
 let seq = 0;
 
-async function session(c: Contender, concurrency: number, body: (w: WorkerProcess, wf: string) => Promise<void>): Promise<void> {
+/** One contender at one concurrency on a fresh task name: a drain (which starts the worker), then a trickle on the same worker. */
+async function session(c: Contender, concurrency: number, shapes: { drain: number; trickle: number; shape?: "drain" | "long" }, label: string): Promise<void> {
   const taskName = `bp_${stamp}_${seq++}_${c.id.replace(/-/g, "_")}_${concurrency}`;
   const wf = await defineNoop(client, taskName);
   const spec: WorkerSpec = { serverUrl: url!, taskName, concurrency, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS };
   let w: WorkerProcess | undefined;
   try {
-    w = await startAndWarm(client, c, spec, wf, warmN);
-    current = w;
-    await body(w, wf);
+    if (shapes.drain > 0) {
+      const d = await drain(client, c, spec, wf, shapes.drain, serverPid);
+      w = current = d.worker;
+      if (shapes.shape) cell(shapes.shape, concurrency, c.id).runs.push({ ...d.figures });
+      log(`${label} c=${concurrency} ${c.id} ${shapes.shape ?? "warm-up"}: ${JSON.stringify(d.figures)}`);
+    } else w = current = await startAndWarm(client, c, spec, wf, warmN);
+    if (shapes.trickle > 0) {
+      const t = await trickle(client, w, wf, shapes.trickle, TRICKLE_EVERY_MS);
+      cell("trickle", concurrency, c.id).runs.push({ ...t });
+      log(`${label} c=${concurrency} ${c.id} trickle: ${JSON.stringify(t)}`);
+    }
   } catch (err) {
-    const tail = w?.lastStderr.trim().split("\n").slice(-5).join("\n");
-    const msg = `${c.id} c=${concurrency}: ${(err as Error).message}${tail ? `\n  worker stderr: ${tail}` : ""}`;
+    const msg = `${c.id} c=${concurrency}: ${(err as Error).message}`;
     failures.push(msg);
     log(`FAILED ${msg}`);
   } finally {
@@ -152,34 +160,15 @@ try {
   if (!quick && ready.some((c) => c.id === "loop-post")) {
     // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
     log("warming the server (1000 tasks, not recorded)...");
-    await session(ready.find((c) => c.id === "loop-post")!, 10, (w, wf) => drain(client, w, wf, 1000, serverPid).then(() => undefined));
+    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: 1000, trickle: 0 }, "server warm-up");
   }
   for (let run = 1; run <= runs; run++) {
     for (const concurrency of levels) {
-      for (const c of ready) {
-        await session(c, concurrency, async (w, wf) => {
-          if (drainN > 0) {
-            const d = await drain(client, w, wf, drainN, serverPid);
-            cell("drain", concurrency, c.id).runs.push({ ...d });
-            log(`run ${run} c=${concurrency} ${c.id} drain: ${JSON.stringify(d)}`);
-          }
-          if (trickleN > 0) {
-            const t = await trickle(client, w, wf, trickleN, TRICKLE_EVERY_MS);
-            cell("trickle", concurrency, c.id).runs.push({ ...t });
-            log(`run ${run} c=${concurrency} ${c.id} trickle: ${JSON.stringify(t)}`);
-          }
-        });
-      }
+      for (const c of ready) await session(c, concurrency, { drain: drainN, trickle: trickleN, shape: "drain" }, `run ${run}`);
     }
   }
   if (longN > 0) {
-    for (const c of ready) {
-      await session(c, 10, async (w, wf) => {
-        const d = await drain(client, w, wf, longN, serverPid);
-        cell("long", 10, c.id).runs.push({ ...d });
-        log(`long c=10 ${c.id}: ${JSON.stringify(d)}`);
-      });
-    }
+    for (const c of ready) await session(c, 10, { drain: longN, trickle: 0, shape: "long" }, "long");
   }
 } finally {
   client.close();

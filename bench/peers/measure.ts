@@ -1,7 +1,6 @@
 /**
- * One measurement of one contender against the real Conductor: start its worker process, warm
- * it up, then a drain (tasks queued while the worker is stopped with SIGSTOP, timed from
- * SIGCONT to the last task's endTime) and/or a trickle (one workflow every `everyMs`: pickup
+ * One measurement of one contender against the real Conductor: a drain (tasks queued before the
+ * worker starts, timed from the first task's startTime to the last one's endTime) and/or a trickle (one workflow every `everyMs`: pickup
  * latency = startTime - scheduledTime, Conductor's own timestamps). Completion is counted by
  * the task's status (a workflow can stay RUNNING after its task completed until the sweeper
  * reaches it). CPU and RSS are the worker's whole process tree, from /proc.
@@ -94,16 +93,24 @@ async function waitQueueEmpty(client: ConductorClient, taskName: string, timeout
 
 /** CPU samples of the tree, timestamped, so a window can be cut at Conductor's end time. */
 class CpuTrace {
-  readonly samples: Array<{ at: number; cpuMs: number; serverCpuMs: number }> = [];
+  readonly samples: Array<{ at: number; cpuMs: number; serverCpuMs: number; rssBytes: number }> = [];
   private timer: NodeJS.Timeout;
   constructor(private readonly pid: number, private readonly serverPid?: number, everyMs = 100) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
   sample(): { cpuMs: number; serverCpuMs: number } {
-    const s = { at: Date.now(), cpuMs: treeUsage(this.pid).cpuMs, serverCpuMs: this.serverPid ? treeUsage(this.serverPid).cpuMs : NaN };
+    const u = treeUsage(this.pid);
+    const s = { at: Date.now(), cpuMs: u.cpuMs, rssBytes: u.rssBytes, serverCpuMs: this.serverPid ? treeUsage(this.serverPid).cpuMs : NaN };
     this.samples.push(s);
     return s;
+  }
+  /** The last sample taken at or before `at` (or the first). */
+  before(at: number): { cpuMs: number; serverCpuMs: number } {
+    return [...this.samples].reverse().find((s) => s.at <= at) ?? this.samples[0];
+  }
+  rssBefore(at: number): number {
+    return ([...this.samples].reverse().find((s) => s.at <= at && s.rssBytes > 0) ?? this.samples.find((s) => s.rssBytes > 0))?.rssBytes ?? 0;
   }
   /** The first sample taken at or after `at` (or the latest). */
   at(at: number): { cpuMs: number; serverCpuMs: number } {
@@ -127,16 +134,6 @@ export class WorkerProcess {
   }
   assertAlive(): void {
     if (this.exited !== undefined) throw new Error(`${this.contender.id} exited (${this.exited}) early:\n${this.stderr}`);
-  }
-  /** Every pid of the tree gets the signal (Python's TaskHandler runs worker processes). */
-  signalTree(sig: NodeJS.Signals): void {
-    for (const s of treeStats(this.child.pid!)) {
-      try {
-        process.kill(s.pid, sig);
-      } catch {
-        /* gone */
-      }
-    }
   }
   async stop(): Promise<void> {
     this.rss.stop();
@@ -183,27 +180,28 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
   }
 }
 
-export async function drain(client: ConductorClient, w: WorkerProcess, wf: string, n: number, serverPid?: number): Promise<DrainFigures> {
-  w.signalTree("SIGSTOP");
-  let ids: string[];
-  try {
-    ids = await startWorkflows(client, wf, n, 8);
-  } catch (err) {
-    w.signalTree("SIGCONT");
-    throw err;
-  }
-  const rss0 = w.rss.sample();
+/**
+ * Queue `n` workflows with no worker running, then start the worker and time how fast it empties
+ * the queue: from the first task's startTime to the last task's endTime (Conductor's clock), CPU
+ * over the same window (so the worker's start-up is left out). Returns the worker, still running.
+ * (Stopping a running worker with SIGSTOP instead would freeze a poll under way: its tasks, handed
+ * out by the server, could outlive the client's request timeout and be dropped on SIGCONT.)
+ */
+export async function drain(client: ConductorClient, contender: Contender, spec: WorkerSpec, wf: string, n: number, serverPid?: number): Promise<{ figures: DrainFigures; worker: WorkerProcess }> {
+  const ids = await startWorkflows(client, wf, n, 8);
+  const w = new WorkerProcess(contender, spec);
   const trace = new CpuTrace(w.child.pid!, serverPid);
-  const cpu0 = trace.sample();
-  const t0 = Date.now();
-  w.signalTree("SIGCONT");
+  trace.sample();
   try {
-    await waitQueueEmpty(client, w.spec.taskName, 30 * 60_000, w);
+    await waitQueueEmpty(client, spec.taskName, 30 * 60_000, w);
     const tasks = await finishedTasks(client, ids, 120_000);
+    const first = Math.min(...tasks.map((t) => t.startTime ?? Infinity));
     const t1 = Math.max(...tasks.map((t) => t.endTime ?? 0));
+    const cpu0 = trace.before(first);
     const cpu1 = trace.at(t1);
+    const rss0 = trace.rssBefore(first);
     const { peak, last } = { peak: w.rss.peak, last: w.rss.sample() };
-    const seconds = (t1 - t0) / 1000;
+    const seconds = Math.max(1, t1 - first) / 1000;
     const figures: DrainFigures = {
       tasks: n,
       seconds: +seconds.toFixed(2),
@@ -213,7 +211,10 @@ export async function drain(client: ConductorClient, w: WorkerProcess, wf: strin
       rssGrowthMb: +((last - rss0) / 2 ** 20).toFixed(1),
     };
     if (serverPid) figures.serverCpuMsPerTask = +((cpu1.serverCpuMs - cpu0.serverCpuMs) / n).toFixed(3);
-    return figures;
+    return { figures, worker: w };
+  } catch (err) {
+    await w.stop();
+    throw new Error(`${(err as Error).message}\n  worker stderr: ${w.lastStderr.trim().split("\n").slice(-5).join("\n")}`);
   } finally {
     trace.stop();
   }
