@@ -157,17 +157,72 @@ export const expressionSpaces: Rule = {
   },
 };
 
+/** The expression with its quoted parts ('...' and "...") blanked out. */
+const unquoted = (inner: string) => inner.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''");
+
 export const expressionInnerSpaces: Rule = {
   id: "expression-inner-spaces",
   severity: "error",
-  description: "before 3.21.19 the server refuses any whitespace inside `${...}` of a top-level task's inputs",
-  versions: { before: "3.21.19" },
-  fix: "rename the key without spaces, or target Conductor 3.21.19+",
+  description: "no whitespace inside `${...}` outside quotes: the server refuses it in a top-level task's inputs (before 3.21.19 any whitespace; later it is not a JsonPath)",
+  fix: "rename the key without spaces, or quote it in brackets: ${workflow.input['first name']} (Conductor 3.21.19+)",
   workflow(model, report) {
     for (const e of model.expressions) {
-      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(e.inner)) report(e.path, `${e.text} contains whitespace, which Conductor ${model.target.version} refuses at registration`);
+      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(unquoted(e.inner))) report(e.path, `${e.text} contains whitespace, which the server refuses at registration`);
     }
   },
 };
 
-export const REFERENCE_RULES: readonly Rule[] = [unknownRef, refSelf, refNotRun, undeclaredInput, expressionSpaces, expressionInnerSpaces];
+export const expressionQuotedSpaces: Rule = {
+  id: "expression-quoted-spaces",
+  severity: "error",
+  description: "before 3.21.19 the server refuses any whitespace inside `${...}` of a top-level task's inputs, quoted keys included",
+  versions: { before: "3.21.19" },
+  fix: "rename the key without spaces, or target Conductor 3.21.19+",
+  workflow(model, report) {
+    for (const e of model.expressions) {
+      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(e.inner) && !/\s/.test(unquoted(e.inner))) report(e.path, `${e.text} contains whitespace (inside quotes), which Conductor ${model.target.version} refuses at registration`);
+    }
+  },
+};
+
+/**
+ * Is a `${...}` path one Jayway JsonPath compiles (what the server checks from 3.21.19)? Only the
+ * bracket parts can go wrong in practice: they hold a number, a quoted name, `*`, a slice, a
+ * union of those, or a filter `?(...)`; an unquoted name such as `tasks[my_ref]` does not compile.
+ */
+function jsonPathProblem(inner: string): string | undefined {
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === "[") {
+      if (depth === 0) start = i + 1;
+      depth++;
+    } else if (c === "]") {
+      depth--;
+      if (depth < 0) return "a ] without its [";
+      if (depth === 0) {
+        const part = inner.slice(start, i).trim();
+        const item = String.raw`(?:-?\d+|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\*|-?\d*:-?\d*(?::-?\d*)?)`;
+        if (!new RegExp(`^(?:\\?\\(.*\\)|${item}(?:\\s*,\\s*${item})*)$`).test(part)) return `[${part}] is neither an index, a quoted name, * nor a filter`;
+      }
+    }
+  }
+  return depth > 0 ? "a [ without its ]" : undefined;
+}
+
+export const expressionJsonPath: Rule = {
+  id: "expression-jsonpath",
+  severity: "error",
+  description: "from 3.21.19 the server compiles each `${...}` of a top-level task's inputs as a JsonPath and refuses the workflow when it does not compile",
+  versions: { from: "3.21.19" },
+  fix: "quote names in brackets, e.g. ${workflow.input.tasks['my_ref'].output} (or use dots: ${my_ref.output.x})",
+  workflow(model, report) {
+    for (const e of model.expressions) {
+      const problem = e.owner?.topLevel ? jsonPathProblem(e.inner) : undefined;
+      if (problem) report(e.path, `${e.text} is not a JsonPath Conductor ${model.target.version} can compile (${problem}): the server refuses the workflow`);
+    }
+  },
+};
+
+export const REFERENCE_RULES: readonly Rule[] = [unknownRef, refSelf, refNotRun, undeclaredInput, expressionSpaces, expressionInnerSpaces, expressionQuotedSpaces, expressionJsonPath];

@@ -197,11 +197,29 @@ export const forkDynamicParams: Rule = {
   description: "the input parameters a FORK_JOIN_DYNAMIC names are defined in its inputParameters (else the fork has nothing to run)",
   types: ["FORK_JOIN_DYNAMIC"],
   task(node, report) {
+    if ("forkTaskInputs" in node.inputs) return; // the server tries forkTaskName/forkTaskWorkflow + forkTaskInputs first
     for (const field of ["dynamicForkTasksParam", "dynamicForkTasksInputParamName", "dynamicForkJoinTasksParam"]) {
       const key = node.task[field];
       if (isNonEmptyString(key) && !(key in node.inputs)) {
         report([...node.path, field], `FORK_JOIN_DYNAMIC "${node.here}": ${field} names "${key}", which inputParameters do not define`, `add "${key}": "\${...}" to inputParameters`);
       }
+    }
+  },
+};
+
+export const forkDynamicVersion: Rule = {
+  id: "fork-dynamic-version",
+  severity: "error",
+  description: "forkTaskWorkflowVersion is written as a string: the server reads it as one and fails the fork on a number",
+  types: ["FORK_JOIN_DYNAMIC"],
+  task(node, report) {
+    const v = node.inputs.forkTaskWorkflowVersion;
+    if (v !== undefined && typeof v !== "string") {
+      report(
+        [...node.path, "inputParameters", "forkTaskWorkflowVersion"],
+        `FORK_JOIN_DYNAMIC "${node.here}": forkTaskWorkflowVersion is ${JSON.stringify(v)}, not a string: the server casts it to a string and the workflow fails at the fork ("Integer cannot be cast to String")`,
+        `write "forkTaskWorkflowVersion": "${String(v)}"`,
+      );
     }
   },
 };
@@ -485,6 +503,7 @@ export const TASK_FIELD_RULES: readonly Rule[] = [
   forkWithoutJoin,
   forkDynamicFields,
   forkDynamicParams,
+  forkDynamicVersion,
   joinWithoutFork,
   joinOn,
   joinOnEmpty,
