@@ -116,7 +116,7 @@ function failure(text: string): ServerVerdict {
  * an unreachable host, a sub-workflow or queue this server does not have, a TERMINATE that ends
  * the workflow as designed) says nothing about the definition and is counted apart.
  */
-const DEFINITION_FAILURES = [/Unknown evaluator|No evaluator registered/i, /not followed by a join/i, /SyntaxError|Expected .* but found|<eval>:\d+:\d+ /i, /Invalid task specified/i, /Cannot find task by name/i];
+const DEFINITION_FAILURES = [/Unknown evaluator|No evaluator registered/i, /cannot be cast to/i, /not followed by a join/i, /SyntaxError|Expected .* but found|<eval>:\d+:\d+ /i, /Invalid task specified/i, /Cannot find task by name/i];
 
 /**
  * Let the workflow run for a moment, completing every task a worker would get (its user tasks)

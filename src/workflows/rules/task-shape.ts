@@ -1,5 +1,5 @@
 /** Rules every task meets whatever its type: shape, name, reference name, type. */
-import { closest, toPointer } from "../issues.ts";
+import { closest, editDistance, toPointer } from "../issues.ts";
 import { isNonEmptyString, isObject, type TaskNode, type WorkflowModel } from "../model.ts";
 import type { Rule } from "../rule.ts";
 import { ALL_TASK_TYPES, introducedBy, taskTypesOf } from "../task-types.ts";
@@ -61,21 +61,7 @@ function typoOf(type: string): string | undefined {
   if (ALL_TASK_TYPES.includes(type)) return undefined;
   const near = closest(type, ALL_TASK_TYPES);
   // A real custom type rarely sits within two edits of a system type; "SIMPL", "SWICH", "FORKJOIN" do.
-  return near && near !== type && (near.toUpperCase() === type.toUpperCase() || editsAway(type.toUpperCase(), near) <= 2) ? near : undefined;
-}
-
-function editsAway(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
+  return near && near !== type && (near.toUpperCase() === type.toUpperCase() || editDistance(type.toUpperCase(), near) <= 2) ? near : undefined;
 }
 
 export const taskTypeShape: Rule = {
