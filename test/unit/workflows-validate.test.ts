@@ -127,7 +127,7 @@ test("idflow.config.json: externalTasks and externalWorkflows make SIMPLE tasks 
   assert.deepEqual(issues.map((i) => [i.severity, i.pointer, i.file]), [
     ["error", "/externalTasks", "idflow.config.json"],
     ["error", "/ownerEmail", "idflow.config.json"],
-    ["warning", "/extra", "idflow.config.json"],
+    ["error", "/extra", "idflow.config.json"],
   ]);
 });
 
