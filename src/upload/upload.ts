@@ -44,8 +44,8 @@ export interface UploadReport {
   entries: UploadEntry[];
   /** Validation warnings (they do not stop an upload). */
   warnings: Issue[];
-  /** The Conductor version the workflows were validated for. */
-  target: ConductorTarget;
+  /** The Conductor version the workflows were validated for (none with tasksOnly). */
+  target?: ConductorTarget;
 }
 
 export interface UploadInput {
@@ -103,9 +103,11 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
   }
 
   // 1. Validate every workflow, for the server's own version, before anything is written.
-  const target = input.target ?? (await resolveTarget({ client, configVersion: config.conductorVersion, stateDir: root ? projectPaths({ root }).stateDir : undefined }));
+  let versionUsed: ConductorTarget | undefined;
   let workflows: LoadedWorkflow[] = [];
   if (!input.tasksOnly) {
+    const target = input.target ?? (await resolveTarget({ client, configVersion: config.conductorVersion, stateDir: root ? projectPaths({ root }).stateDir : undefined }));
+    versionUsed = target;
     if (input.workflows) workflows = input.workflows;
     else if (root) {
       const loaded = await loadWorkflows(root);
@@ -148,7 +150,7 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
   const taskEntries: UploadEntry[] = taskPlan.map((p) => ({ kind: "task", name: p.def.name, action: p.action }));
   const wfEntries: UploadEntry[] = wfPlan.map((p) => ({ kind: "workflow", name: p.def.name, version: p.def.version ?? 1, action: p.action, file: p.file }));
   const planned = [...taskEntries, ...wfEntries];
-  const report: UploadReport = { dryRun: !!input.dryRun, entries: planned, warnings: warningsOf(sortIssues(issues)), target };
+  const report: UploadReport = { dryRun: !!input.dryRun, entries: planned, warnings: warningsOf(sortIssues(issues)), target: versionUsed };
   if (input.dryRun) return report;
 
   // 3. Task definitions (one upsert call).
