@@ -8,6 +8,9 @@ import { projectPaths } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
 import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
+import { resolveObserveOptions, type ObserveOptions } from "../../../src/observe/options.ts";
+import { ObserveServer } from "../../../src/observe/server.ts";
+import { RuntimeEvents } from "../../../src/runtime/events.ts";
 import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
@@ -15,7 +18,7 @@ import { upload } from "../../../src/upload/upload.ts";
 import type { GlobalFlags } from "../../main.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
 
-interface StartFlags extends GlobalFlags {
+interface StartFlags extends GlobalFlags, ObserveOptions {
   all?: boolean;
   worker?: string[];
   concurrency?: number;
@@ -61,11 +64,14 @@ export const startCommand: CommandModule<object, StartFlags> = {
       .option("exec-timeout", { type: "number", describe: "abort and fail an execution after this many seconds (0 = none)" })
       .option("shutdown-grace", { type: "number", default: DEFAULT_SHUTDOWN_GRACE_MS / 1000, describe: "seconds in-flight tasks may run on after the first Ctrl-C/SIGTERM" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
+      .option("metrics-port", { type: "number", describe: "serve Prometheus /metrics and /health/live, /health/ready on this port (0: a free one; env IDFLOW_METRICS_PORT)" })
+      .option("metrics-host", { type: "string", describe: "interface for --metrics-port (default 127.0.0.1; env IDFLOW_METRICS_HOST)" })
       .option("log-level", { choices: LOG_LEVELS, describe: "lowest log level written (default info)" })
       .option("log-format", { choices: ["json", "pretty"] as const, describe: "log format (default: pretty on a terminal, json otherwise)" })
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
-      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs") as never,
+      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs")
+      .example("$0 worker start --all --metrics-port 9464", "with Prometheus metrics and health probes on 127.0.0.1:9464") as never,
   handler: (argv: ArgumentsCamelCase<StartFlags>) => startWorkers(argv),
 };
 
@@ -83,6 +89,7 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
       throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
     }
   }
+  const observe = resolveObserveOptions({ metricsPort: argv.metricsPort, metricsHost: argv.metricsHost });
   const found = discovered ?? (await discover({ root: paths.root }));
   const loadErrors = found.errors.map((e) => e.message);
   const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
@@ -106,8 +113,13 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
   };
   for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
 
+  // The endpoint comes up before the workers (a taken port fails before any task is taken) and
+  // stays up through the drain: probes see 503 until the process exits.
+  const events = new RuntimeEvents();
+  const observer = observe.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: observe.metricsPort, host: observe.metricsHost });
   const run = await runWorkers({
     client,
+    events,
     registrations: selected,
     overrides,
     stateDir: paths.stateDir,
@@ -118,10 +130,12 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
       process.exit(code);
     },
   });
+  observer?.attach(run);
   const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
-  if (argv.json) printJson({ server: client.baseUrl, workers: rows });
+  if (argv.json) printJson({ server: client.baseUrl, workers: rows, ...(observer ? { metrics: `${observer.url}/metrics` } : {}) });
   else {
     say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
+    if (observer) say(`metrics: ${observer.url}/metrics   health: ${observer.url}/health/live, ${observer.url}/health/ready`);
     say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
   }
   const summary = await run.finished;
