@@ -7,15 +7,9 @@ import { resolveObserveOptions } from "../../src/observe/options.ts";
 import { ObserveServer } from "../../src/observe/server.ts";
 import type { WorkerSnapshot } from "../../src/observe/snapshot.ts";
 import { RuntimeEvents } from "../../src/runtime/events.ts";
+import { metricValue } from "../support/prometheus.ts";
 
-/** The value of one series in Prometheus text, e.g. value(text, 'task_poll_total{taskType="a"}'). */
-export function value(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
-
+const value = metricValue;
 const worker = (name: string, inFlight = 0, concurrency = 2): WorkerSnapshot["workers"][number] => ({ name, concurrency, inFlight, pollIntervalMs: 100, pollTimeoutMs: 100 });
 const started = (w: string, taskId: string, queueWaitMs?: number) => ({ worker: w, taskId, workflowId: "wf", chained: false, queueWaitMs, inFlight: 1, concurrency: 2 });
 const finished = (w: string, taskId: string, status: "COMPLETED" | "FAILED" | "FAILED_WITH_TERMINAL_ERROR" | "IN_PROGRESS", durationMs: number, timedOut = false) => ({
