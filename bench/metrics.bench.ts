@@ -19,8 +19,8 @@ import { WorkerMetrics } from "../src/observe/metrics.ts";
 import { ObserveServer } from "../src/observe/server.ts";
 import { RuntimeEvents } from "../src/runtime/events.ts";
 import { runWorkers } from "../src/runtime/handler.ts";
-import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import type { Registration } from "../src/task/registration.ts";
+import { benchServer } from "./server.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -54,14 +54,8 @@ for (let round = 1; round <= 3; round++) {
 }
 
 // ---------------------------------------------------------------- 2. end to end
-let serverDir: string | undefined;
-let url = process.env.CONDUCTOR_SERVER_URL;
-if (!url) {
-  serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-bench-"));
-  console.error("starting a private Conductor for the benchmark...");
-  const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
-  url = r.state.url;
-}
+const server = await benchServer();
+const url = server.url;
 const client = new ConductorClient({ serverUrl: url });
 const N = Number(process.env.BENCH_METRICS_N ?? 1000);
 const e2e: Array<{ round: string; metrics: boolean; tasks: number; tasksPerSecond: number; cpuMsPerTask: number }> = [];
@@ -107,7 +101,7 @@ try {
   }
 } finally {
   client.close();
-  if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+  await server.stop();
 }
 
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

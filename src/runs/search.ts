@@ -4,6 +4,7 @@
  */
 import type { ConductorClient } from "../conductor/client.ts";
 import type { WorkflowStatus } from "../conductor/types.ts";
+import { num, type RunInfo } from "./status-tree.ts";
 
 export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ["RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "PAUSED"];
 
@@ -16,15 +17,8 @@ export interface RunSearch {
   limit?: number;
 }
 
-export interface RunSummaryRow {
-  workflowId: string;
-  name: string;
-  version?: number;
-  status: string;
-  startTime?: number;
-  endTime?: number;
-  durationMs?: number;
-  reason?: string;
+export interface RunSummaryRow extends RunInfo {
+  /** Reference names of the tasks that failed. */
   failedTasks: string[];
 }
 
@@ -86,10 +80,6 @@ export async function searchRuns(client: ConductorClient, s: RunSearch, now = Da
 }
 
 function time(v: unknown): number | undefined {
-  if (typeof v === "number" && v > 0) return v;
-  if (typeof v === "string" && v) {
-    const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(n) && n > 0 ? n : undefined;
-  }
-  return undefined;
+  const n = num(v);
+  return n !== undefined && n > 0 ? n : undefined;
 }

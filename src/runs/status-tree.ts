@@ -50,7 +50,8 @@ export interface Failure {
   reason?: string;
 }
 
-export interface RunTree {
+/** What identifies a run and how it went: shared by the tree and the search rows. */
+export interface RunInfo {
   workflowId: string;
   name: string;
   version?: number;
@@ -59,6 +60,9 @@ export interface RunTree {
   endTime?: number;
   durationMs?: number;
   reason?: string;
+}
+
+export interface RunTree extends RunInfo {
   /** The task that made the run fail (the deepest, sub-workflows included), when one did. */
   failure?: Failure;
   tasks: TaskNode[];
@@ -224,13 +228,12 @@ function subWorkflowIdOf(t: Task): string | undefined {
   return typeof id === "string" && id ? id : undefined;
 }
 
-function num(v: unknown): number | undefined {
+/** A number, or a time as Conductor sends it (epoch ms as a number or string, or an ISO date from the search index). */
+export function num(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v;
   if (typeof v === "string" && v) {
-    const n = Number(v);
+    const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
     if (Number.isFinite(n)) return n;
-    const d = Date.parse(v);
-    if (Number.isFinite(d)) return d;
   }
   return undefined;
 }
