@@ -14,8 +14,10 @@ import type { WorkerRun } from "../runtime/handler.ts";
 import { WorkerHealth, type HealthOptions } from "./health.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { ObserveOptionError } from "./errors.ts";
-import { DEFAULT_METRICS_HOST } from "./options.ts";
 import { snapshotOf, type WorkerSnapshot } from "./snapshot.ts";
+
+/** Where the endpoint listens unless told otherwise: this machine only. */
+export const DEFAULT_METRICS_HOST = "127.0.0.1";
 
 export interface ObserveServerOptions {
   events: RuntimeEvents;

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { WorkerHealth } from "../../src/observe/health.ts";
 import { WorkerMetrics } from "../../src/observe/metrics.ts";
-import { resolveObserveOptions } from "../../src/observe/options.ts";
 import { ObserveServer } from "../../src/observe/server.ts";
 import type { WorkerSnapshot } from "../../src/observe/snapshot.ts";
 import { RuntimeEvents } from "../../src/runtime/events.ts";
@@ -213,14 +212,5 @@ describe("the observation endpoint", () => {
     } finally {
       await srv.close();
     }
-  });
-
-  it("options: flag beats IDFLOW_METRICS_PORT; bad values name their source", () => {
-    assert.deepEqual(resolveObserveOptions({}, {}), {});
-    assert.deepEqual(resolveObserveOptions({}, { IDFLOW_METRICS_PORT: "9464" }), { metricsPort: 9464, metricsHost: "127.0.0.1" });
-    assert.deepEqual(resolveObserveOptions({ metricsPort: 0, metricsHost: "0.0.0.0" }, { IDFLOW_METRICS_PORT: "9464" }), { metricsPort: 0, metricsHost: "0.0.0.0" });
-    assert.throws(() => resolveObserveOptions({}, { IDFLOW_METRICS_PORT: "http" }), /IDFLOW_METRICS_PORT must be a whole number between 0 and 65535 .*got "http"/);
-    assert.throws(() => resolveObserveOptions({ metricsPort: 70000 }, {}), /--metrics-port must be a whole number/);
-    assert.throws(() => resolveObserveOptions({ metricsHost: "0.0.0.0" }, {}), /--metrics-host is set but no metrics port is/);
   });
 });

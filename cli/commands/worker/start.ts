@@ -4,21 +4,21 @@
  * Exit 0 after a clean stop, 130 after a second signal, 2 for a usage mistake.
  */
 import type { ArgumentsCamelCase, CommandModule } from "yargs";
-import { projectPaths } from "../../../src/config.ts";
+import { resolveConfig } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
-import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
-import { resolveObserveOptions, type ObserveOptions } from "../../../src/observe/options.ts";
+import { createLogger, type LogFormat, type LogLevel } from "../../../src/log.ts";
 import { ObserveServer } from "../../../src/observe/server.ts";
 import { RuntimeEvents } from "../../../src/runtime/events.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
+import { runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
 import { upload } from "../../../src/upload/upload.ts";
+import { configFlags, flagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
 
-interface StartFlags extends GlobalFlags, ObserveOptions {
+interface StartFlags extends GlobalFlags {
   all?: boolean;
   worker?: string[];
   concurrency?: number;
@@ -53,7 +53,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
   describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
   builder: (y) =>
-    y
+    configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"])
       .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
       .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
       .option("concurrency", { type: "number", describe: "most tasks running at once per worker (overrides decorator and env)" })
@@ -62,42 +62,37 @@ export const startCommand: CommandModule<object, StartFlags> = {
       .option("domain", { type: "string", describe: "task domain to poll in, for every selected worker" })
       .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
       .option("exec-timeout", { type: "number", describe: "abort and fail an execution after this many seconds (0 = none)" })
-      .option("shutdown-grace", { type: "number", default: DEFAULT_SHUTDOWN_GRACE_MS / 1000, describe: "seconds in-flight tasks may run on after the first Ctrl-C/SIGTERM" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
-      .option("metrics-port", { type: "number", describe: "serve Prometheus /metrics and /health/live, /health/ready on this port (0: a free one; env IDFLOW_METRICS_PORT)" })
-      .option("metrics-host", { type: "string", describe: "interface for --metrics-port (default 127.0.0.1; env IDFLOW_METRICS_HOST)" })
-      .option("log-level", { choices: LOG_LEVELS, describe: "lowest log level written (default info)" })
-      .option("log-format", { choices: ["json", "pretty"] as const, describe: "log format (default: pretty on a terminal, json otherwise)" })
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
       .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs")
-      .example("$0 worker start --all --metrics-port 9464", "with Prometheus metrics and health probes on 127.0.0.1:9464") as never,
+      .example("$0 worker start --all --metrics-port 9464", "with Prometheus /metrics and /health/live, /health/ready on 127.0.0.1:9464") as never,
   handler: (argv: ArgumentsCamelCase<StartFlags>) => startWorkers(argv),
 };
 
 /** The body of `worker start`; `idflow dev` calls it with what it already discovered. */
 export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResult): Promise<void> {
-  const paths = projectPaths({ root: argv.root });
+  const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
+  const paths = { root: config.root, stateDir: config.stateDir };
   for (const [flag, v, min, max] of [
     ["--concurrency", argv.concurrency, 1, Infinity],
     ["--poll-interval", argv.pollInterval, 0, Infinity],
     ["--poll-timeout", argv.pollTimeout, 0, 5000],
     ["--exec-timeout", argv.execTimeout, 0, Infinity],
-    ["--shutdown-grace", argv.shutdownGrace, 0, Infinity],
   ] as const) {
     if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
       throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
     }
   }
-  const observe = resolveObserveOptions({ metricsPort: argv.metricsPort, metricsHost: argv.metricsHost });
-  const found = discovered ?? (await discover({ root: paths.root }));
+  const found = discovered ?? (await discover({ root: paths.root, workers: config.workers }));
   const loadErrors = found.errors.map((e) => e.message);
   const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
   for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
   if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
 
-  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
-  const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+  const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
+  const logger = createLogger({ level: logLevel, format: config.logFormat });
+  const client = connect({ serverUrl: argv.serverUrl, root: argv.root, authFile: argv.authFile }, paths);
   if (argv.upload) {
     const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });
     const changed = report.entries.filter((e) => e.action !== "unchanged").length;
@@ -113,10 +108,10 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
   };
   for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
 
-  // The endpoint comes up before the workers (a taken port fails before any task is taken) and
-  // stays up through the drain: probes see 503 until the process exits.
+  // The metrics and health endpoint comes up before the workers (a taken port fails before any
+  // task is taken) and stays up through the drain: probes see 503 until the process exits.
   const events = new RuntimeEvents();
-  const observer = observe.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: observe.metricsPort, host: observe.metricsHost });
+  const observer = config.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: config.metricsPort, host: config.metricsHost });
   const run = await runWorkers({
     client,
     events,
@@ -124,7 +119,7 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     overrides,
     stateDir: paths.stateDir,
     logger,
-    shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
     exit: (code) => {
       client.close();
       process.exit(code);
