@@ -9,7 +9,11 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { createWorkers } from "../../src/api/create-workers.ts";
 import { ConductorClient } from "../../src/conductor/client.ts";
+import { WorkerMetrics } from "../../src/observe/metrics.ts";
+import { snapshotOf } from "../../src/observe/snapshot.ts";
+import { workerTask } from "../../src/task/worker-task.ts";
 import { ObserveServer } from "../../src/observe/server.ts";
 import { RuntimeEvents } from "../../src/runtime/events.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
@@ -191,5 +195,30 @@ describe("worker metrics and health (real Conductor)", () => {
     assert.equal(await exit, 0, err);
     await assert.rejects(fetch(`${base}/health/ready`), "the endpoint is gone with the process");
     await delay(0);
+  });
+
+  it("createWorkers({ metricsPort }) serves the same endpoint, closed when the workers stop; WorkerMetrics mounts on the API's events", async () => {
+    const name = uniqueName("obs_api");
+    const wf = await defineTaskAndWorkflow(client, name);
+    const fn = workerTask({ name, pollIntervalMs: 50 })(async (input: { n: number }) => ({ n: input.n }));
+    const workers = await createWorkers({ tasks: [fn], server: { url: testServerUrl() }, metricsPort: 0, logger: false, stateDir: tempStateDir() });
+    let stopped = false;
+    cleanup.push(async () => {
+      if (!stopped) await workers.stop();
+    });
+    // An app serving metrics itself: the exported classes on the API's events and state.
+    const own = new WorkerMetrics({ events: workers.events, snapshot: () => snapshotOf(workers), defaultMetrics: false });
+    assert.match(workers.metricsUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const base = workers.metricsUrl!.replace(/\/metrics$/, "");
+    await until(async () => (await getJson(`${base}/health/ready`)).status === 200, 15_000, "ready");
+    const ids = await startMany(client, wf, 2);
+    await waitAll(client, ids, 30_000);
+    await until(async () => value(await (await fetch(workers.metricsUrl!)).text(), `idflow_task_results_total{taskType="${name}",status="COMPLETED"}`) === 2, 10_000, "two completions counted");
+    assert.equal(value(await own.text(), `idflow_task_results_total{taskType="${name}",status="COMPLETED"}`), 2);
+    assert.equal(value(await own.text(), `idflow_worker_concurrency{taskType="${name}"}`), 1);
+    own.close();
+    await workers.stop();
+    stopped = true;
+    await assert.rejects(fetch(`${base}/health/ready`), "the endpoint closes with the workers");
   });
 });
