@@ -45,6 +45,8 @@ interface PerType {
   updateOk: Counter.Internal;
   updateFailed: Counter.Internal;
   updateError: Counter.Internal;
+  updateTimeOk: Histogram.Internal<string>;
+  updateTimeFail: Histogram.Internal<string>;
   restarts: Counter.Internal;
 }
 
@@ -85,6 +87,7 @@ export class WorkerMetrics {
       started: c("task_execution_started_total", "Tasks received and started (from a poll, or handed back by update-v2).", ["taskType"]),
       execTime: h("task_execute_time_seconds", "Task function execution time; status SUCCESS (returned) or FAILURE (threw, timed out, aborted).", ["taskType", "status"], TIME_BUCKETS),
       execError: c("task_execute_error_total", "Executions that ended FAILED; exception is TerminalError, TimeoutError or Error.", ["taskType", "exception"]),
+      updateTime: h("task_update_time_seconds", "Result update latency (update-v2 or POST /tasks); status SUCCESS or FAILURE.", ["taskType", "status"], TIME_BUCKETS),
       updateError: c("task_update_error_total", "Result deliveries that failed (retried later, never dropped silently).", ["taskType", "exception"]),
       restarts: c("worker_restart_total", "Poll loops the watchdog restarted because they stopped moving.", ["taskType"]),
       active: perWorkerGauge("active_workers", "Tasks in flight (executing, or delivering their result).", (w) => w.inFlight),
@@ -126,6 +129,8 @@ export class WorkerMetrics {
       updateOk: m.deliveries.labels({ taskType, outcome: "ok" }),
       updateFailed: m.deliveries.labels({ taskType, outcome: "error" }),
       updateError: m.updateError.labels({ taskType, exception: "ConductorError" }),
+      updateTimeOk: m.updateTime.labels({ taskType, status: "SUCCESS" }),
+      updateTimeFail: m.updateTime.labels({ taskType, status: "FAILURE" }),
       restarts: m.restarts.labels(l),
     } as PerType;
     this.types.set(taskType, t);
@@ -178,6 +183,7 @@ export class WorkerMetrics {
         t.updateFailed.inc();
         t.updateError.inc();
       }
+      if (e.durationMs !== undefined) (e.ok ? t.updateTimeOk : t.updateTimeFail).observe(e.durationMs / 1000);
     });
     on("delivery:dropped", (e) => {
       const taskType = this.pending.get(e.taskId) ?? "unknown";

@@ -84,6 +84,7 @@ describe("worker metrics and health (real Conductor)", () => {
     assert.equal(v(`idflow_task_queue_wait_seconds_count{taskType="${name}"}`), attempts.length, "every task carries its scheduledTime");
     assert.equal(v(`idflow_result_delivery_attempts_total{taskType="${name}",outcome="ok"}`), attempts.length);
     assert.equal(v(`idflow_result_delivery_attempts_total{taskType="${name}",outcome="error"}`), undefined);
+    assert.equal(v(`task_update_time_seconds_count{taskType="${name}",status="SUCCESS"}`), attempts.length, "every update is timed");
     const polls = v(`task_poll_total{taskType="${name}"}`)!;
     assert.ok(polls >= 1);
     assert.equal(polls, (v(`idflow_task_poll_outcome_total{taskType="${name}",outcome="tasks"}`) ?? 0) + (v(`idflow_task_poll_outcome_total{taskType="${name}",outcome="empty"}`) ?? 0));

@@ -37,8 +37,8 @@ describe("metrics from runtime events", () => {
     events.emit("task:finished", finished("a", "t1", "COMPLETED", 40));
     events.emit("task:finished", finished("a", "t2", "FAILED", 3000, true));
     events.emit("task:finished", finished("a", "t3", "FAILED_WITH_TERMINAL_ERROR", 2));
-    events.emit("delivery:attempt", { taskId: "t1", ok: true });
-    events.emit("delivery:attempt", { taskId: "t2", ok: false, error: "down" });
+    events.emit("delivery:attempt", { taskId: "t1", ok: true, durationMs: 20 });
+    events.emit("delivery:attempt", { taskId: "t2", ok: false, error: "down", durationMs: 3000 });
     events.emit("delivery:attempt", { taskId: "t2", ok: true });
     events.emit("delivery:dropped", { taskId: "t3", reason: "404" });
     events.emit("delivery:backlog", { backlog: 7, spooled: 0 });
@@ -75,6 +75,10 @@ describe("metrics from runtime events", () => {
     assert.equal(value(text, 'idflow_result_delivery_attempts_total{taskType="a",outcome="error"}'), 1);
     assert.equal(value(text, 'task_update_error_total{taskType="a",exception="ConductorError"}'), 1);
     assert.equal(value(text, 'idflow_results_dropped_total{taskType="a"}'), 1);
+    assert.equal(value(text, 'task_update_time_seconds_count{taskType="a",status="SUCCESS"}'), 1, "attempts without a duration are not timed");
+    assert.equal(value(text, 'task_update_time_seconds_bucket{le="0.025",taskType="a",status="SUCCESS"}'), 1);
+    assert.equal(value(text, 'task_update_time_seconds_count{taskType="a",status="FAILURE"}'), 1);
+    assert.equal(value(text, 'task_update_time_seconds_sum{taskType="a",status="FAILURE"}'), 3);
     assert.equal(value(text, "idflow_result_backlog"), 0);
     assert.equal(value(text, "idflow_results_spooled_total"), 4);
     assert.equal(value(text, 'worker_restart_total{taskType="b"}'), 1);
