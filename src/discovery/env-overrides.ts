@@ -52,6 +52,7 @@ export const ENV_PROPS: EnvProp[] = [
   { names: ["WORKER_ID"], option: "workerId", parse: textParser },
   { names: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], option: "execTimeoutSeconds", parse: numParser(0) },
   { names: ["LEASE_EXTEND", "LEASE_EXTEND_ENABLED"], option: "leaseExtend", parse: boolParser },
+  { names: ["CHECKPOINT_INTERVAL"], option: "checkpointIntervalMs", parse: intParser(0) },
 ];
 
 /** The `<TASK>` spellings accepted for a task name: as written, and upper-cased with `_`. */

@@ -252,7 +252,7 @@ export class Poller {
         this.executions.set(task.taskId, ex);
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
-        this.executions.delete(task.taskId);
+        if (this.executions.get(task.taskId) === ex) this.executions.delete(task.taskId);
         events?.emit("task:finished", {
           worker: settings.name,
           domain: settings.domain,
@@ -276,7 +276,8 @@ export class Poller {
           tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);
         }
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
-        const next = await delivery.deliver(result, !this.stopped && result.status !== "IN_PROGRESS");
+        // A task the server cancelled (or gave to another worker) has nothing to report.
+        const next = ex.cancelled ? undefined : await delivery.deliver(result, !this.stopped && result.status !== "IN_PROGRESS");
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;

@@ -62,6 +62,8 @@ export interface WorkerOptions {
   execTimeoutSeconds?: number;
   /** Heartbeat automatically so long tasks outlive responseTimeoutSeconds. */
   leaseExtend?: boolean;
+  /** Least time between two checkpoint updates sent to Conductor, in ms (ctx.checkpoint, ctx.batches). */
+  checkpointIntervalMs?: number;
   /** Run the function in a worker thread ("thread") so CPU work does not stall polling. */
   isolation?: Isolation;
   /** Registered but not polled (can be flipped by CONDUCTOR_WORKER_<TASK>_PAUSED). */
@@ -82,6 +84,7 @@ export const WORKER_DEFAULTS = {
   pollTimeoutMs: 100,
   execTimeoutSeconds: 0,
   leaseExtend: false,
+  checkpointIntervalMs: 2000,
   isolation: "none" as Isolation,
   paused: false,
 } satisfies Required<Omit<WorkerOptions, "workerId">>;
