@@ -14,6 +14,7 @@ import { after, describe, it } from "node:test";
 import type { ConductorClient } from "../../src/conductor/client.ts";
 import type { TaskDef } from "../../src/conductor/types.ts";
 import { waitForWorkflow } from "../../src/conductor/wait.ts";
+import { discover } from "../../src/discovery/discover.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
 import { isBatchProgress, type BatchProgress } from "../../src/task/batches.ts";
 import type { TaskContext } from "../../src/task/context.ts";
@@ -151,6 +152,32 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
       assertTiles(p, 200);
     } finally {
       await run2.stop();
+    }
+  });
+
+  it("in a worker thread: checkpoints reach the server, a failure carries them, the retry resumes", async () => {
+    const name = uniqueName("ck_thread");
+    process.env.CK_THREAD_TASK_NAME = name; // the thread re-imports the module and must find the same name
+    after(() => delete process.env.CK_THREAD_TASK_NAME);
+    const found = await discover({ root: project });
+    const registration = found.registrations.find((r) => r.name === name);
+    assert.ok(registration, JSON.stringify(found.errors));
+    const wf = await define(client, name, { responseTimeoutSeconds: 30, retryCount: 1 });
+    const run = await runWorkers({ client, registrations: [registration], stateDir: tempStateDir(), logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    try {
+      const id = await client.startWorkflow(wf, {});
+      const w = await waitForWorkflow(client, id, { timeoutMs: 60_000, includeTasks: true });
+      assert.equal(w.status, "COMPLETED", w.reasonForIncompletion);
+      const [first, retry] = w.tasks!;
+      assert.equal(first.status, "FAILED");
+      assert.equal((first.outputData!.checkpoint as { state: BatchProgress }).state.itemsDone, 2, "batch 0 was saved; batch 1 failed");
+      const out = retry.outputData!;
+      assert.deepEqual(out.seen, [2, 3, 4, 5], "the retry skipped batch 0");
+      assert.equal((out.resumedFrom as BatchProgress).itemsDone, 2);
+      assert.ok(isBatchProgress(out.batches));
+      assertTiles(out.batches, 6);
+    } finally {
+      await run.stop();
     }
   });
 
