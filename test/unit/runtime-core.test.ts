@@ -214,7 +214,7 @@ describe("delivery under faults", () => {
     const delivery = make();
     for (let i = 1; i <= 5; i++) await delivery.deliver(result(i), false);
     assert.equal(delivery.backlog, 5);
-    await delay(100);
+    await delay(600); // many attempts each (backoff 10-50 ms): a delivery that gave up after N attempts fails here
     down = false;
     await until(() => delivery.idle, 5000, "the backlog to drain");
     const last = lastAnswers(d.seen);
