@@ -28,7 +28,7 @@ export const PAYLOAD_PROPERTIES = [
 
 /**
  * Every workflow ends within a few seconds of its last task. A workflow whose completing decide
- * did not happen (under a burst, or the lock below was taken) waits for the sweeper, which revisits a running workflow only
+ * did not happen (under a burst) waits for the sweeper, which revisits a running workflow only
  * after workflowOffsetTimeout (default 30 s) or, with a task in progress, its
  * responseTimeoutSeconds (capped by maxPostponeDurationSeconds, default 3600 s), and pops a
  * few entries per round (3.21: sweeperThreadCount every sweep-frequency.millis, waiting up to
@@ -37,12 +37,6 @@ export const PAYLOAD_PROPERTIES = [
  * that under a few seconds on one machine.
  */
 export const SWEEPER_PROPERTIES = [
-  // Decides of one workflow one at a time. Without the lock (3.21's default), a sweep that read
-  // the workflow before its last task's update can write it back RUNNING after the update's decide
-  // completed it and removed its decider-queue entry: seen in a burst of 400 on 3.21.14, the
-  // workflow stays RUNNING for good. With it, a decide that finds the lock taken leaves the
-  // workflow to the sweeper, which the settings below bring round within seconds.
-  "conductor.app.workflowExecutionLockEnabled=true",
   "conductor.app.workflowOffsetTimeout=3",
   "conductor.app.maxPostponeDurationSeconds=3",
   "conductor.app.sweeperThreadCount=8",
