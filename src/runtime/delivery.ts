@@ -68,6 +68,8 @@ export interface DeliveryOptions {
   maxOutputBytes?: number;
   /** A 5xx with `retryable: false` is tried this many times before it goes to the dead letters (default 3). */
   refusalsBeforeDeadLetter?: number;
+  /** No spool at all: the benchmark's baseline only (results are then lost when the process dies). */
+  spoolOff?: boolean;
   /** Spool lease timings (tests). */
   leaseRefreshMs?: number;
   leaseStaleMs?: number;
@@ -130,6 +132,7 @@ export class ResultDelivery {
       dir: opts.spoolDir,
       logger: opts.logger,
       fsync: opts.fsync,
+      off: opts.spoolOff,
       refreshMs: opts.leaseRefreshMs,
       staleMs: opts.leaseStaleMs,
       onRecovered: (recs) => this.takeOver(recs, "a run that died while this one was running"),

@@ -49,6 +49,8 @@ export interface RunWorkersOptions {
   handleCrashes?: boolean;
   /** fdatasync each batch of spool appends (default true; false survives a process death but not a power loss). */
   spoolFsync?: boolean;
+  /** No spool (the benchmark's baseline only: results are lost when the process dies). */
+  spoolOff?: boolean;
   /** Results waiting for Conductor past which no new work is taken (default: maxInMemoryResults). */
   pauseAboveBacklog?: number;
   /** Largest task output sent, in bytes of JSON (default 10 MiB, Conductor's default limit). */
@@ -108,6 +110,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     spoolDir: spoolDir(opts.stateDir),
     deadLetterFile: deadLetterFile(opts.stateDir),
     fsync: opts.spoolFsync,
+    spoolOff: opts.spoolOff,
     pauseAbove: opts.pauseAboveBacklog,
     maxOutputBytes: opts.maxOutputBytes,
     maxInMemory: opts.maxInMemoryResults,

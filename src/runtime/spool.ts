@@ -100,6 +100,8 @@ export interface JournalOptions {
   staleMs?: number;
   /** After a disk error, try the disk again after this long, ms (default 5000). */
   retryMs?: number;
+  /** Write nothing (the benchmark's baseline only: results are then not crash-safe). */
+  off?: boolean;
   /** Called with results taken over from a dead run after start (a run that died while we ran). */
   onRecovered?: (records: JournalRecord[]) => void;
 }
@@ -174,6 +176,7 @@ export class ResultJournal {
 
   /** Take the lease and claim dead runs' segments. Returns their pending records, oldest first. */
   open(): JournalRecord[] {
+    if (this.opts.off) return [];
     this.diskTry(() => {
       mkdirSync(this.opts.dir, { recursive: true });
       this.writeLease();
@@ -190,6 +193,10 @@ export class ResultJournal {
     this.records.set(rec.id, rec);
     let resolve!: () => void;
     const durable = new Promise<void>((r) => (resolve = r));
+    if (this.opts.off) {
+      resolve();
+      return { rec, durable };
+    }
     this.buffer.push({ line: JSON.stringify({ p: rec.id, e: entry }), rec, resolve });
     if (this.closed) this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
@@ -198,7 +205,7 @@ export class ResultJournal {
 
   /** The result was answered (delivered, refused into the dead letters, or gone): forget it. */
   done(rec: JournalRecord): void {
-    if (!this.records.delete(rec.id)) return;
+    if (!this.records.delete(rec.id) || this.opts.off) return;
     if (rec.loc) rec.loc.segment.pending--;
     // Also when the put is not written yet: it may still be, and must not come back at the next start.
     this.buffer.push({ line: JSON.stringify({ d: rec.id }) });
