@@ -23,7 +23,7 @@ import { RuntimeEvents } from "./events.ts";
 import { SHUTDOWN_REASON, type Invoker } from "./executor.ts";
 import { OutageTracker } from "./outage.ts";
 import { Poller, type PollerStats, type WorkerSettings } from "./poller.ts";
-import { resolveSettings, type WorkerOverrides } from "./settings.ts";
+import { checkSettings, resolveSettings, SettingsError, type WorkerOverrides } from "./settings.ts";
 import { spoolDir } from "./spool.ts";
 import { ThreadPool } from "./thread-runner.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -94,7 +94,17 @@ export interface WorkerRun {
   readonly finished: Promise<RunSummary>;
   /** Live counters. */
   stats(): { delivery: DeliveryStats; workers: Record<string, PollerStats>; watchdogRestarts: number };
+  /** True while at least one worker polls for new tasks. */
+  isPolling(): boolean;
+  /**
+   * Change polling settings of one worker (by task name) or of all ("*") while running; checked
+   * like startup settings (a SettingsError names the worker). Returns the settings now in force.
+   */
+  update(name: string, patch: PollingPatch): WorkerSettings[];
 }
+
+/** What can change while a run goes on. */
+export type PollingPatch = Partial<Pick<WorkerSettings, "concurrency" | "pollIntervalMs" | "pollTimeoutMs">> & { paused?: boolean };
 
 export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const logger = opts.logger ?? silentLogger();
@@ -245,5 +255,18 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     process.on("unhandledRejection", onUnhandled);
   }
 
-  return { workers: settings, events, stop, finished, stats };
+  const update = (name: string, patch: PollingPatch): WorkerSettings[] => {
+    const targets = pollers.filter((p) => name === "*" || p.name === name);
+    if (targets.length === 0) {
+      throw new SettingsError(`no running worker named ${JSON.stringify(name)}; running: ${pollers.map((p) => p.name).join(", ") || "none"} (or "*" for all)`);
+    }
+    const { paused, ...numbers } = patch;
+    for (const k of Object.keys(numbers) as Array<keyof typeof numbers>) if (numbers[k] === undefined) delete numbers[k];
+    for (const p of targets) checkSettings({ ...p.settings, ...numbers });
+    for (const p of targets) p.update(paused === undefined ? numbers : { ...numbers, paused });
+    return targets.map((p) => ({ ...p.settings }));
+  };
+  const isPolling = () => !stopping && pollers.some((p) => p.polling);
+
+  return { workers: settings, events, stop, finished, stats, isPolling, update };
 }

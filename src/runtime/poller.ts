@@ -89,6 +89,10 @@ export class Poller {
   /** When the current loop step must be over by (watchdog); Infinity while waiting for a slot. */
   private stepDeadline = Number.POSITIVE_INFINITY;
   private lastError?: string;
+  /** Aborted by update() so a sleep after an empty poll ends early under new settings. */
+  private wakeCtl = new AbortController();
+  /** Paused: no new polls (in-flight tasks go on), until resumed. */
+  private pausedFlag = false;
 
   constructor(private readonly opts: PollerOptions) {
     this.backoff = new Backoff(opts.backoff);
@@ -104,6 +108,26 @@ export class Poller {
 
   get inFlight(): number {
     return this.slots;
+  }
+
+  /** True while the loop runs and takes new tasks (not stopped, not paused). */
+  get polling(): boolean {
+    return !this.stopped && !this.pausedFlag;
+  }
+
+  /**
+   * Change polling settings while running (the programmatic API's updatePollingOptions).
+   * More concurrency: the loop wakes and polls for the new free slots at once. Less: running
+   * tasks finish, and a slot above the limit is given up after its result (update-v2 is not
+   * asked for a next task), so no task in hand is lost. `paused` stops new polls only.
+   */
+  update(patch: Partial<Pick<WorkerSettings, "concurrency" | "pollIntervalMs" | "pollTimeoutMs">> & { paused?: boolean }): void {
+    const { paused, ...rest } = patch;
+    Object.assign(this.opts.settings, rest);
+    if (paused !== undefined) this.pausedFlag = paused;
+    this.wakeCtl.abort();
+    this.wakeCtl = new AbortController();
+    this.slotWaiter?.();
   }
 
   start(): void {
@@ -177,7 +201,7 @@ export class Poller {
     // Sleeps end on stop or restart; poll requests never (see stop() and restart()).
     const sleepSignal = AbortSignal.any([genSignal, this.stopCtl.signal]);
     while (live()) {
-      const free = settings.concurrency - this.slots - this.reserved;
+      const free = this.pausedFlag ? 0 : settings.concurrency - this.slots - this.reserved;
       if (free <= 0) {
         this.stepDeadline = Number.POSITIVE_INFINITY;
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
@@ -238,7 +262,7 @@ export class Poller {
         this.stats.emptyPolls++;
         if (longPoll) {
           this.stepDeadline = performance.now() + settings.pollIntervalMs + margin;
-          await sleep(settings.pollIntervalMs, sleepSignal);
+          await sleep(settings.pollIntervalMs, AbortSignal.any([sleepSignal, this.wakeCtl.signal]));
         }
         longPoll = true;
       } else longPoll = false;
@@ -307,7 +331,9 @@ export class Poller {
           tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);
         }
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
-        const next = await delivery.deliver(result, !this.stopped && result.status !== "IN_PROGRESS");
+        // A slot above a lowered concurrency (or a paused worker) takes no next task either.
+        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
+        const next = await delivery.deliver(result, wantNext);
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;
