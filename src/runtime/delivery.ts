@@ -304,18 +304,19 @@ export class ResultDelivery {
     const r = entry.result;
     // update-v2's answer may hold the next task: its timeout must not fire just because the process was stopped (stall.ts).
     const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS) : undefined;
+    const started = performance.now();
     try {
       let next: Task | undefined;
       if (timeout) next = await this.opts.client.updateTaskV2(r, AbortSignal.any([this.closing.signal, timeout.signal]), 0);
       else await this.opts.client.updateTask(r, this.closing.signal);
       this.opts.outage.ok();
       this.stats.delivered++;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true });
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true, durationMs: performance.now() - started });
       this.finish(rec);
       return { kind: "ok", next };
     } catch (err) {
       const e = err as ConductorError;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: e?.status, error: e?.message });
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: e?.status, error: e?.message, durationMs: performance.now() - started });
       if (err instanceof UpdateV2Unsupported) {
         this.v2 = false;
         log.info("this Conductor has no /tasks/update-v2: using POST /tasks");
