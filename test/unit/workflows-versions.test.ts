@@ -136,3 +136,28 @@ test('idflow.config.json: "conductorVersion" must be a version', async () => {
   await writeFile(path.join(dir, "idflow.config.json"), JSON.stringify({ conductorVersion: "3.32.3" }));
   assert.equal((await loadProjectConfig(dir)).config.conductorVersion, "3.32.3");
 });
+
+test("workflow validate --conductor-version: validates for that version, says so, exit 2 on errors; a bad version is a usage error", async () => {
+  const { execFile } = await import("node:child_process");
+  const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), "../..");
+  const dir = await mkdtemp(path.join(os.tmpdir(), "idflow-cli-version-"));
+  await mkdir(path.join(dir, "workflows/g"), { recursive: true });
+  await writeFile(path.join(dir, "workflows/g/g.json"), await readFile(path.join(root, "workflows/graaljs_inline/graaljs_inline.json"), "utf8"));
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.join(repo, "cli/bin.js"), "workflow", "validate", "--root", dir, ...args], { env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+      );
+    });
+  const old = await cli("--conductor-version", "3.21.14", "--json");
+  assert.equal(old.code, 2, old.stderr);
+  const report = JSON.parse(old.stdout) as { valid: boolean; conductorVersion: string; conductorVersionSource: string; errors: Issue[] };
+  assert.deepEqual([report.valid, report.conductorVersion, report.conductorVersionSource], [false, "3.21.14", "flag"]);
+  assert.deepEqual(report.errors.map((e) => e.rule), ["graaljs-evaluator"]);
+  const recent = await cli("--conductor-version", "3.32.3");
+  assert.equal(recent.code, 0, recent.stderr);
+  assert.match(recent.stderr, /validated for Conductor 3\.32\.3 \(--conductor-version\)/);
+  const bad = await cli("--conductor-version", "latest");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--conductor-version "latest" is not a version/);
+});

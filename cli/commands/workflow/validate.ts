@@ -10,7 +10,7 @@ import { connect } from "../../../src/conductor/connect.ts";
 import { checkProject } from "../../../src/workflows/check.ts";
 import { VERSION_PATTERN } from "../../../src/workflows/target.ts";
 import { errorsOf, formatIssue, warningsOf, type Issue } from "../../../src/workflows/issues.ts";
-import { colour, printJson, say } from "../../output.ts";
+import { colour, printJson, say, UserError } from "../../output.ts";
 import type { GlobalFlags } from "../../main.ts";
 
 interface ValidateFlags extends GlobalFlags {
@@ -27,7 +27,7 @@ export const validateCommand: CommandModule<object, ValidateFlags> = {
       .option("offline", { type: "boolean", default: false, describe: "do not ask a server for its version" })
       .check((a) => {
         const v = a["conductor-version"];
-        if (v !== undefined && (typeof v !== "string" || !VERSION_PATTERN.test(v))) throw new Error(`--conductor-version "${String(v)}" is not a version such as 3.21.14`);
+        if (v !== undefined && (typeof v !== "string" || !VERSION_PATTERN.test(v))) throw new UserError(`--conductor-version "${String(v)}" is not a version such as 3.21.14`, 2);
         return true;
       })
       .example("$0 workflow validate", "errors and warnings with file:line and JSON pointer")
