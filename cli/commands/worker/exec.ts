@@ -1,0 +1,136 @@
+/**
+ * `idflow worker exec <taskType> <command> [args...]`: a worker in any language. The program
+ * gets the task JSON on stdin (or, with --persistent, one JSON line per task) and answers
+ * with the result JSON on stdout (src/exec/contract.ts). It runs on the same runtime as
+ * TypeScript workers: polling, delivery, spool, shutdown and watchdog (src/runtime/handler.ts).
+ */
+import type { ArgumentsCamelCase, CommandModule } from "yargs";
+import { projectPaths } from "../../../src/config.ts";
+import { connect } from "../../../src/conductor/connect.ts";
+import { applyEnvOverrides } from "../../../src/discovery/env-overrides.ts";
+import { resolveCommand } from "../../../src/exec/command.ts";
+import { execRegistration } from "../../../src/exec/exec-registration.ts";
+import { describeCommand, EXEC_DEFAULTS } from "../../../src/exec/spec.ts";
+import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
+import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
+import { validateOptions } from "../../../src/task/validate-options.ts";
+import type { WorkerTaskOptions } from "../../../src/task/options.ts";
+import type { GlobalFlags } from "../../main.ts";
+import { printJson, say, UserError } from "../../output.ts";
+
+interface ExecFlags extends GlobalFlags {
+  taskType: string;
+  command?: string[];
+  "--"?: string[];
+  workerId?: string;
+  domain?: string;
+  pollTimeout?: number;
+  pollInterval?: number;
+  execTimeout?: number;
+  count?: number;
+  concurrency?: number;
+  persistent?: boolean;
+  shutdownGrace?: number;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
+}
+
+export const execCommand: CommandModule<object, ExecFlags> = {
+  command: "exec <taskType> [command..]",
+  describe: "run a program in any language as the worker of <taskType>: task JSON on its stdin, result JSON on its stdout",
+  builder: (y) =>
+    y
+      // Everything after `--` is the program's, verbatim (no number parsing: "007" stays "007").
+      .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
+      .positional("taskType", { type: "string", describe: "the Conductor task type to poll for" })
+      .positional("command", { type: "string", array: true, describe: "the program and its arguments (run without a shell); put them after -- when they have flags" })
+      .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
+      .option("domain", { type: "string", describe: "task domain to poll in (the program gets it as POLL_DOMAIN)" })
+      .option("poll-timeout", { type: "number", describe: "long-poll wait on the server, in milliseconds (0-5000; default 100)" })
+      .option("poll-interval", { type: "number", describe: "pause after an empty poll, in milliseconds (default 100)" })
+      .option("exec-timeout", { type: "number", describe: "seconds a program may run for one task; then its process group is killed and the task FAILED (0 = none)" })
+      .option("concurrency", { type: "number", describe: "programs running at once (default: --count, else 1)" })
+      .option("count", { type: "number", describe: "tasks polled per batch; idflow polls for exactly its free slots, so this is the default --concurrency" })
+      .option("persistent", { type: "boolean", default: false, describe: "keep one process per slot running: tasks as JSON lines on stdin, results as JSON lines on stdout" })
+      .option("shutdown-grace", { type: "number", default: DEFAULT_SHUTDOWN_GRACE_MS / 1000, describe: "seconds running programs may finish after the first Ctrl-C/SIGTERM; then SIGTERM, then SIGKILL" })
+      .option("log-level", { choices: LOG_LEVELS, describe: "lowest log level written (default info)" })
+      .option("log-format", { choices: ["json", "pretty"] as const, describe: "log format (default: pretty on a terminal, json otherwise)" })
+      .example("$0 worker exec greet python3 greet.py", "one Python process per task")
+      .example("$0 worker exec greet --concurrency 4 --persistent -- python3 -u greet_lines.py", "four long-lived processes, JSON lines") as never,
+  handler: (argv: ArgumentsCamelCase<ExecFlags>) => execWorker(argv),
+};
+
+async function execWorker(argv: ExecFlags): Promise<void> {
+  const program = [...(argv.command ?? []), ...(argv["--"] ?? []).map(String)];
+  if (program.length === 0) throw new UserError("name the program to run: idflow worker exec <taskType> <command> [args...] (put its arguments after -- when they start with -)", 2);
+  for (const [flag, v, min, max, whole] of [
+    ["--concurrency", argv.concurrency, 1, Infinity, true],
+    ["--count", argv.count, 1, Infinity, true],
+    ["--poll-interval", argv.pollInterval, 0, Infinity, false],
+    ["--poll-timeout", argv.pollTimeout, 0, 5000, false],
+    ["--exec-timeout", argv.execTimeout, 0, Infinity, false],
+    ["--shutdown-grace", argv.shutdownGrace, 0, Infinity, false],
+  ] as const) {
+    if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (whole && !Number.isInteger(v)))) {
+      throw new UserError(`${flag} must be a ${whole ? "whole " : ""}number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}, got ${String(v)}`, 2);
+    }
+  }
+  const paths = projectPaths({ root: argv.root });
+  const cwd = process.cwd();
+  const [command, ...args] = program;
+  const resolved = resolveCommand(command, cwd);
+  if (!resolved.ok) throw new UserError(`cannot run ${describeCommand({ command, args })}: ${resolved.problem}; ${resolved.fix}`, 2);
+
+  const base: WorkerTaskOptions = { name: argv.taskType };
+  const problems = validateOptions(base);
+  if (problems.length) throw new UserError(`task type ${JSON.stringify(argv.taskType)}: ${problems.join("; ")}`, 2);
+  const env = applyEnvOverrides(base, process.env);
+  if (env.errors.length) throw new UserError(env.errors.join("\n"), 2);
+
+  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
+  const reg = execRegistration({
+    options: env.options,
+    envOverrides: env.applied,
+    spec: {
+      command: command.includes("/") ? resolved.path : command,
+      args,
+      cwd,
+      mode: argv.persistent ? "lines" : "process",
+      killGraceMs: EXEC_DEFAULTS.killGraceMs,
+      maxOutputBytes: EXEC_DEFAULTS.maxOutputBytes,
+    },
+    sourceFile: resolved.path,
+    logger,
+  });
+  const overrides: WorkerOverrides = {
+    concurrency: argv.concurrency ?? argv.count,
+    pollIntervalMs: argv.pollInterval,
+    pollTimeoutMs: argv.pollTimeout,
+    domain: argv.domain,
+    workerId: argv.workerId,
+    execTimeoutSeconds: argv.execTimeout,
+  };
+  for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
+
+  const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+  const run = await runWorkers({
+    client,
+    registrations: [reg],
+    overrides,
+    stateDir: paths.stateDir,
+    logger,
+    shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
+    exit: (code) => {
+      client.close();
+      process.exit(code);
+    },
+  });
+  const w = run.workers[0];
+  if (argv.json) printJson({ server: client.baseUrl, worker: { name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, command: program, persistent: !!argv.persistent } });
+  else say(`polling ${client.baseUrl} for ${w.name}${w.domain ? ` (domain ${w.domain})` : ""}: ${describeCommand({ command, args })}, ${w.concurrency} at once${argv.persistent ? ", persistent" : ""} (Ctrl-C stops cleanly)`);
+  const summary = await run.finished;
+  client.close();
+  logger.flush?.();
+  process.exit(summary.exitCode);
+}
