@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { TaskContext, TaskFunction } from "../task/context.ts";
 import type { WorkerTaskOptions } from "../task/options.ts";
 import type { Registration } from "../task/registration.ts";
-import { silentLogger } from "../log.ts";
+import { createLogger } from "../log.ts";
 import { settleAnswer, settleProcess } from "./contract.ts";
 import { LinePool } from "./line-pool.ts";
 import { runProcess } from "./run-process.ts";
@@ -22,6 +22,7 @@ export interface ExecRegistrationInput {
   spec: ExecSpec;
   /** The task.json, or for `worker exec` the command itself (absolute path if known). */
   sourceFile: string;
+  /** For what belongs to no task (a persistent process writing between tasks); default: idflow's logger, made on first use. */
   logger?: Logger;
   envOverrides?: Record<string, string>;
 }
@@ -29,13 +30,14 @@ export interface ExecRegistrationInput {
 /** The exec worker as a Registration (with `exec` describing the program, and `dispose`). */
 export function execRegistration(input: ExecRegistrationInput): Registration {
   const { spec, options } = input;
-  const logger = (input.logger ?? silentLogger()).child({ worker: options.name, command: describeCommand(spec) });
+  let logger: Logger | undefined;
+  const log = () => (logger ??= (input.logger ?? createLogger()).child({ worker: options.name, command: describeCommand(spec) }));
   const running = new Set<Promise<void>>();
   let pool: LinePool | undefined;
 
   const fn: TaskFunction = async (_input: unknown, ctx: TaskContext) => {
     if (spec.mode === "lines") {
-      pool ??= new LinePool(spec, logger);
+      pool ??= new LinePool(spec, log());
       const answer = await pool.run(ctx.task, ctx);
       return settleAnswer(answer, ctx.log);
     }

@@ -36,8 +36,8 @@ test("worker upload registers every example task and workflow; reading back give
   assert.deepEqual(JSON.parse(dry.stdout).definitions.map((d: { name: string }) => d.name), report.definitions.map((d) => d.name));
   const names = report.definitions.map((d) => `${d.kind}:${d.name}`).sort();
   assert.deepEqual(names, [
-    "task:draft_outline", "task:extract_keywords", "task:fetch_url", "task:slugify_title", "task:text_stats",
-    "workflow:direct_task_workflow", "workflow:research_blog_post_ideas",
+    "task:draft_outline", "task:extract_keywords", "task:fetch_url", "task:readability", "task:slugify_title", "task:text_stats",
+    "workflow:direct_task_workflow", "workflow:research_blog_post_ideas", "workflow:text_report",
   ]);
 
   const { registrations } = await discover({ root: repo });

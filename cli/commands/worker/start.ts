@@ -83,13 +83,13 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
       throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
     }
   }
-  const found = discovered ?? (await discover({ root: paths.root }));
+  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
+  const found = discovered ?? (await discover({ root: paths.root, logger }));
   const loadErrors = found.errors.map((e) => e.message);
   const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
   for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
   if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
 
-  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
   const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
   if (argv.upload) {
     const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });
