@@ -112,6 +112,17 @@ describe("exec worker, one process per task (real Conductor)", () => {
     await until(() => pids.every(gone), 10_000, `processes ${pids.join(", ")} to be gone`);
   });
 
+  it("a program that ignores SIGTERM is SIGKILLed after the kill grace delay", async () => {
+    const kname = uniqueName("exec_stubborn");
+    const kwf = await defineExecWorkflow(client, kname);
+    await worker(kname, spec("python3", ["misbehave.py"], { killGraceMs: 1000 }), { execTimeoutSeconds: 1 });
+    const pidfile = path.join(tempStateDir(), "pid");
+    const { t } = await one(kwf, { do: "stubborn", pidfile });
+    assert.equal(t.reasonForIncompletion, "execution timed out after 1s");
+    const pid = Number(readFileSync(pidfile, "utf8"));
+    await until(() => gone(pid), 10_000, `stubborn process ${pid} to be killed`);
+  });
+
   it("a 5 MB output completes (Conductor moves outputs over 3 MB to external storage)", async () => {
     const bname = uniqueName("exec_big");
     const bwf = await defineExecWorkflow(client, bname);
