@@ -1,6 +1,8 @@
 /** The yargs front door: global flags, one module per command group, errors to exit codes. */
 import yargs, { type Argv } from "yargs";
 import { reportError, say } from "./output.ts";
+import { configFlags } from "./config-flags.ts";
+import { configCommand } from "./commands/config.ts";
 import { devCommand } from "./commands/dev.ts";
 import { serverCommand } from "./commands/server/index.ts";
 import { workerCommand } from "./commands/worker/index.ts";
@@ -9,14 +11,13 @@ import { workflowCommand } from "./commands/workflow/index.ts";
 export interface GlobalFlags {
   root?: string;
   serverUrl?: string;
+  authFile?: string;
   verbose?: boolean;
   json?: boolean;
 }
 
 export function globalOptions<T>(y: Argv<T>) {
-  return y
-    .option("root", { type: "string", describe: "project root holding tasks/ and workflows/ (default: current directory)" })
-    .option("server-url", { type: "string", describe: "Conductor URL, with or without /api (default: CONDUCTOR_SERVER_URL, then the local server, then http://127.0.0.1:8080)" })
+  return configFlags(y, ["root", "serverUrl", "authFile"])
     .option("verbose", { type: "boolean", default: false, describe: "show stack traces and debug output" })
     .option("json", { type: "boolean", default: false, describe: "machine-readable output on stdout" });
 }
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName("idflow")
     .usage("$0 <command>\n\nConductor task workers in TypeScript: a task is a function in a folder.")
     .command(devCommand)
+    .command(configCommand)
     .command(workerCommand)
     .command(workflowCommand)
     .command(serverCommand)

@@ -14,7 +14,9 @@ import type { TaskFunction } from "../task/context.ts";
 import { getWorkerTaskOptions } from "../task/worker-task.ts";
 import { validateOptions } from "../task/validate-options.ts";
 import type { WorkerTaskOptions } from "../task/options.ts";
+import { fileWorkerOptions, type FileWorkerOptions } from "../config.ts";
 import { applyEnvOverrides } from "./env-overrides.ts";
+import { applyFileOverrides } from "./file-overrides.ts";
 import { findTsconfig, moduleImporter } from "./loader.ts";
 import { scanTaskFolders } from "./scan.ts";
 import { describeImportError } from "./import-error.ts";
@@ -26,6 +28,10 @@ export interface DiscoverOptions {
   env?: NodeJS.ProcessEnv;
   /** The tsconfig.json task files compile with; default: the nearest one at or above root; false: none. */
   tsconfig?: string | false;
+  /** Worker options per task or "*" (default: idflow.config.json's "workers" under root). */
+  workers?: Record<string, FileWorkerOptions>;
+  /** Only these task folders (absolute paths); default: every folder under tasks/. */
+  folders?: string[];
   /** Where executable tasks log what is not a task's (a persistent process writing between tasks). */
   logger?: Logger;
 }
@@ -38,6 +44,8 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   const importer = moduleImporter(opts.tsconfig ?? findTsconfig(root));
   const registry = new Registry();
   const errors: LoadError[] = [];
+  const fileWorkers = opts.workers ?? fileWorkerOptions(root);
+  const only = opts.folders?.map((f) => path.resolve(f));
 
   /**
    * Options as written → checked, merged with CONDUCTOR_WORKER_* overrides → a registration in
@@ -50,7 +58,9 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
       for (const p of problems) errors.push({ folder, file, message: `${where}: ${p}` });
       return;
     }
-    const merged = applyEnvOverrides(written, env);
+    const fromFile = applyFileOverrides(written, fileWorkers);
+    const merged = applyEnvOverrides(fromFile.options, env);
+    merged.applied = { ...fromFile.applied, ...merged.applied };
     if (merged.errors.length > 0) {
       for (const p of merged.errors) errors.push({ folder, file, message: `${where}: ${p}` });
       return;
@@ -79,6 +89,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   };
 
   for (const tf of await scanTaskFolders(root)) {
+    if (only && !only.includes(path.resolve(tf.folder))) continue;
     if (tf.manifest) {
       const file = tf.manifest;
       const loaded = loadManifest(file, root);

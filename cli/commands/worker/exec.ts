@@ -5,17 +5,18 @@
  * TypeScript workers: polling, delivery, spool, shutdown and watchdog (src/runtime/handler.ts).
  */
 import type { ArgumentsCamelCase, CommandModule } from "yargs";
-import { projectPaths } from "../../../src/config.ts";
+import { resolveConfig } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { applyEnvOverrides } from "../../../src/discovery/env-overrides.ts";
 import { resolveCommand } from "../../../src/exec/command.ts";
 import { execRegistration } from "../../../src/exec/exec-registration.ts";
 import { describeCommand, EXEC_DEFAULTS } from "../../../src/exec/spec.ts";
-import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
+import { createLogger } from "../../../src/log.ts";
+import { runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import { validateOptions } from "../../../src/task/validate-options.ts";
 import type { WorkerTaskOptions } from "../../../src/task/options.ts";
+import { configFlags, flagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
 import { printJson, say, UserError } from "../../output.ts";
 
@@ -31,16 +32,13 @@ interface ExecFlags extends GlobalFlags {
   count?: number;
   concurrency?: number;
   persistent?: boolean;
-  shutdownGrace?: number;
-  logLevel?: LogLevel;
-  logFormat?: LogFormat;
 }
 
 export const execCommand: CommandModule<object, ExecFlags> = {
   command: "exec <taskType> [command..]",
   describe: "run a program in any language as the worker of <taskType>: task JSON on its stdin, result JSON on its stdout",
   builder: (y) =>
-    y
+    configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat"])
       // Everything after `--` is the program's, verbatim (no number parsing: "007" stays "007").
       .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
       .positional("taskType", { type: "string", describe: "the Conductor task type to poll for" })
@@ -53,9 +51,6 @@ export const execCommand: CommandModule<object, ExecFlags> = {
       .option("concurrency", { type: "number", describe: "programs running at once (default: --count, else 1)" })
       .option("count", { type: "number", describe: "tasks polled per batch; idflow polls for exactly its free slots, so this is the default --concurrency" })
       .option("persistent", { type: "boolean", default: false, describe: "keep one process per slot running: tasks as JSON lines on stdin, results as JSON lines on stdout" })
-      .option("shutdown-grace", { type: "number", default: DEFAULT_SHUTDOWN_GRACE_MS / 1000, describe: "seconds running programs may finish after the first Ctrl-C/SIGTERM; then SIGTERM, then SIGKILL" })
-      .option("log-level", { choices: LOG_LEVELS, describe: "lowest log level written (default info)" })
-      .option("log-format", { choices: ["json", "pretty"] as const, describe: "log format (default: pretty on a terminal, json otherwise)" })
       .example("$0 worker exec greet python3 greet.py", "one Python process per task")
       .example("$0 worker exec greet --concurrency 4 --persistent -- python3 -u greet_lines.py", "four long-lived processes, JSON lines") as never,
   handler: (argv: ArgumentsCamelCase<ExecFlags>) => execWorker(argv),
@@ -70,13 +65,13 @@ async function execWorker(argv: ExecFlags): Promise<void> {
     ["--poll-interval", argv.pollInterval, 0, Infinity, false],
     ["--poll-timeout", argv.pollTimeout, 0, 5000, false],
     ["--exec-timeout", argv.execTimeout, 0, Infinity, false],
-    ["--shutdown-grace", argv.shutdownGrace, 0, Infinity, false],
   ] as const) {
     if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (whole && !Number.isInteger(v)))) {
       throw new UserError(`${flag} must be a ${whole ? "whole " : ""}number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}, got ${String(v)}`, 2);
     }
   }
-  const paths = projectPaths({ root: argv.root });
+  const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
+  const paths = { root: config.root, stateDir: config.stateDir };
   const cwd = process.cwd();
   const [command, ...args] = program;
   const resolved = resolveCommand(command, cwd);
@@ -88,7 +83,8 @@ async function execWorker(argv: ExecFlags): Promise<void> {
   const env = applyEnvOverrides(base, process.env);
   if (env.errors.length) throw new UserError(env.errors.join("\n"), 2);
 
-  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
+  const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
+  const logger = createLogger({ level: logLevel, format: config.logFormat });
   const reg = execRegistration({
     options: env.options,
     envOverrides: env.applied,
@@ -113,14 +109,14 @@ async function execWorker(argv: ExecFlags): Promise<void> {
   };
   for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
 
-  const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+  const client = connect({ serverUrl: argv.serverUrl, root: argv.root, authFile: argv.authFile }, paths);
   const run = await runWorkers({
     client,
     registrations: [reg],
     overrides,
     stateDir: paths.stateDir,
     logger,
-    shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
     exit: (code) => {
       client.close();
       process.exit(code);
