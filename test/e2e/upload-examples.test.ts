@@ -62,7 +62,7 @@ test("worker upload registers every example task and workflow; reading back give
   const second = await cli("worker", "upload", "--root", repo);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /kind\s+name\s+version\s+action/);
-  assert.match(second.stderr, /0 written, 7 unchanged/);
+  assert.match(second.stderr, /0 written, 9 unchanged/);
   assert.doesNotMatch(second.stderr, /\b(created|updated)\b/);
 });
 
