@@ -13,24 +13,18 @@ import { execRegistration } from "../../../src/exec/exec-registration.ts";
 import { describeCommand, EXEC_DEFAULTS } from "../../../src/exec/spec.ts";
 import { createLogger } from "../../../src/log.ts";
 import { runWorkers } from "../../../src/runtime/handler.ts";
-import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import { validateOptions } from "../../../src/task/validate-options.ts";
 import type { WorkerTaskOptions } from "../../../src/task/options.ts";
 import { configFlags, flagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
+import { workerFlags, workerOverrides, type WorkerFlags } from "./worker-flags.ts";
 import { printJson, say, UserError } from "../../output.ts";
 
-interface ExecFlags extends GlobalFlags {
+interface ExecFlags extends GlobalFlags, WorkerFlags {
   taskType: string;
   command?: string[];
   "--"?: string[];
-  workerId?: string;
-  domain?: string;
-  pollTimeout?: number;
-  pollInterval?: number;
-  execTimeout?: number;
   count?: number;
-  concurrency?: number;
   persistent?: boolean;
 }
 
@@ -38,17 +32,15 @@ export const execCommand: CommandModule<object, ExecFlags> = {
   command: "exec <taskType> [command..]",
   describe: "run a program in any language as the worker of <taskType>: task JSON on its stdin, result JSON on its stdout",
   builder: (y) =>
-    configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat"])
+    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat"]), {
+      concurrency: "programs running at once (default: --count, else 1)",
+      domain: "task domain to poll in (the program gets it as POLL_DOMAIN)",
+      execTimeout: "seconds a program may run for one task; then its process group is killed and the task FAILED (0 = none)",
+    })
       // Everything after `--` is the program's, verbatim (no number parsing: "007" stays "007").
       .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
       .positional("taskType", { type: "string", describe: "the Conductor task type to poll for" })
       .positional("command", { type: "string", array: true, describe: "the program and its arguments (run without a shell); put them after -- when they have flags" })
-      .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
-      .option("domain", { type: "string", describe: "task domain to poll in (the program gets it as POLL_DOMAIN)" })
-      .option("poll-timeout", { type: "number", describe: "long-poll wait on the server, in milliseconds (0-5000; default 100)" })
-      .option("poll-interval", { type: "number", describe: "pause after an empty poll, in milliseconds (default 100)" })
-      .option("exec-timeout", { type: "number", describe: "seconds a program may run for one task; then its process group is killed and the task FAILED (0 = none)" })
-      .option("concurrency", { type: "number", describe: "programs running at once (default: --count, else 1)" })
       .option("count", { type: "number", describe: "tasks polled per batch; idflow polls for exactly its free slots, so this is the default --concurrency" })
       .option("persistent", { type: "boolean", default: false, describe: "keep one process per slot running: tasks as JSON lines on stdin, results as JSON lines on stdout" })
       .example("$0 worker exec greet python3 greet.py", "one Python process per task")
@@ -59,17 +51,7 @@ export const execCommand: CommandModule<object, ExecFlags> = {
 async function execWorker(argv: ExecFlags): Promise<void> {
   const program = [...(argv.command ?? []), ...(argv["--"] ?? []).map(String)];
   if (program.length === 0) throw new UserError("name the program to run: idflow worker exec <taskType> <command> [args...] (put its arguments after -- when they start with -)", 2);
-  for (const [flag, v, min, max, whole] of [
-    ["--concurrency", argv.concurrency, 1, Infinity, true],
-    ["--count", argv.count, 1, Infinity, true],
-    ["--poll-interval", argv.pollInterval, 0, Infinity, false],
-    ["--poll-timeout", argv.pollTimeout, 0, 5000, false],
-    ["--exec-timeout", argv.execTimeout, 0, Infinity, false],
-  ] as const) {
-    if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (whole && !Number.isInteger(v)))) {
-      throw new UserError(`${flag} must be a ${whole ? "whole " : ""}number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}, got ${String(v)}`, 2);
-    }
-  }
+  const overrides = workerOverrides({ ...argv, concurrency: argv.concurrency ?? argv.count }, [["--count", argv.count, 1, true]]);
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
   const paths = { root: config.root, stateDir: config.stateDir };
   const cwd = process.cwd();
@@ -99,15 +81,6 @@ async function execWorker(argv: ExecFlags): Promise<void> {
     sourceFile: resolved.path,
     logger,
   });
-  const overrides: WorkerOverrides = {
-    concurrency: argv.concurrency ?? argv.count,
-    pollIntervalMs: argv.pollInterval,
-    pollTimeoutMs: argv.pollTimeout,
-    domain: argv.domain,
-    workerId: argv.workerId,
-    execTimeoutSeconds: argv.execTimeout,
-  };
-  for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
 
   const client = connect({ serverUrl: argv.serverUrl, root: argv.root, authFile: argv.authFile }, paths);
   const run = await runWorkers({

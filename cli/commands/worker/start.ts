@@ -9,22 +9,16 @@ import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../../../src/log.ts";
 import { runWorkers } from "../../../src/runtime/handler.ts";
-import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
 import { upload } from "../../../src/upload/upload.ts";
 import { configFlags, flagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
+import { workerFlags, workerOverrides, type WorkerFlags } from "./worker-flags.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
 
-interface StartFlags extends GlobalFlags {
+interface StartFlags extends GlobalFlags, WorkerFlags {
   all?: boolean;
   worker?: string[];
-  concurrency?: number;
-  pollInterval?: number;
-  pollTimeout?: number;
-  domain?: string;
-  workerId?: string;
-  execTimeout?: number;
   shutdownGrace?: number;
   upload?: boolean;
   logLevel?: LogLevel;
@@ -51,15 +45,13 @@ export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
   describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
   builder: (y) =>
-    configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"])
+    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"]), {
+      concurrency: "most tasks running at once per worker (overrides decorator and env)",
+      domain: "task domain to poll in, for every selected worker",
+      execTimeout: "abort and fail an execution after this many seconds (0 = none)",
+    })
       .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
       .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
-      .option("concurrency", { type: "number", describe: "most tasks running at once per worker (overrides decorator and env)" })
-      .option("poll-interval", { type: "number", describe: "pause after an empty poll, in milliseconds" })
-      .option("poll-timeout", { type: "number", describe: "long-poll wait on the server, in milliseconds (0-5000)" })
-      .option("domain", { type: "string", describe: "task domain to poll in, for every selected worker" })
-      .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
-      .option("exec-timeout", { type: "number", describe: "abort and fail an execution after this many seconds (0 = none)" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
@@ -71,16 +63,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
 export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResult): Promise<void> {
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
   const paths = { root: config.root, stateDir: config.stateDir };
-  for (const [flag, v, min, max] of [
-    ["--concurrency", argv.concurrency, 1, Infinity],
-    ["--poll-interval", argv.pollInterval, 0, Infinity],
-    ["--poll-timeout", argv.pollTimeout, 0, 5000],
-    ["--exec-timeout", argv.execTimeout, 0, Infinity],
-  ] as const) {
-    if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
-      throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
-    }
-  }
+  const overrides = workerOverrides(argv);
   const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
   const logger = createLogger({ level: logLevel, format: config.logFormat });
   const found = discovered ?? (await discover({ root: paths.root, workers: config.workers, logger }));
@@ -95,15 +78,6 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     const changed = report.entries.filter((e) => e.action !== "unchanged").length;
     say(`uploaded task definitions: ${changed} created or updated, ${report.entries.length - changed} unchanged`);
   }
-  const overrides: WorkerOverrides = {
-    concurrency: argv.concurrency,
-    pollIntervalMs: argv.pollInterval,
-    pollTimeoutMs: argv.pollTimeout,
-    domain: argv.domain,
-    workerId: argv.workerId,
-    execTimeoutSeconds: argv.execTimeout,
-  };
-  for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
 
   const run = await runWorkers({
     client,
