@@ -29,7 +29,9 @@ export interface ExecRegistrationInput {
 
 /** The exec worker as a Registration (with `exec` describing the program, and `dispose`). */
 export function execRegistration(input: ExecRegistrationInput): Registration {
-  const { spec, options } = input;
+  const { spec } = input;
+  // A program is its own process already: a thread (say, from idflow.config.json's "*" workers) would only re-import task.json.
+  const options: WorkerTaskOptions = input.options.isolation && input.options.isolation !== "none" ? { ...input.options, isolation: "none" } : input.options;
   let logger: Logger | undefined;
   const log = () => (logger ??= (input.logger ?? createLogger()).child({ worker: options.name, command: describeCommand(spec) }));
   const running = new Set<Promise<void>>();
