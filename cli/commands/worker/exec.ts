@@ -13,18 +13,20 @@ import { execRegistration } from "../../../src/exec/exec-registration.ts";
 import { describeCommand, EXEC_DEFAULTS } from "../../../src/exec/spec.ts";
 import { createLogger } from "../../../src/log.ts";
 import { runWorkers } from "../../../src/runtime/handler.ts";
+import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import { validateOptions } from "../../../src/task/validate-options.ts";
 import type { WorkerTaskOptions } from "../../../src/task/options.ts";
-import { configFlags, flagValues } from "../../config-flags.ts";
+import { configFlags, flagValues, workerFlagValues, workerFlags } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
-import { workerFlags, workerOverrides, type WorkerFlags } from "./worker-flags.ts";
+
 import { printJson, say, UserError } from "../../output.ts";
 
-interface ExecFlags extends GlobalFlags, WorkerFlags {
+interface ExecFlags extends GlobalFlags {
   taskType: string;
   command?: string[];
   "--"?: string[];
   count?: number;
+  concurrency?: number;
   persistent?: boolean;
 }
 
@@ -32,11 +34,7 @@ export const execCommand: CommandModule<object, ExecFlags> = {
   command: "exec <taskType> [command..]",
   describe: "run a program in any language as the worker of <taskType>: task JSON on its stdin, result JSON on its stdout",
   builder: (y) =>
-    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat"]), {
-      concurrency: "programs running at once (default: --count, else 1)",
-      domain: "task domain to poll in (the program gets it as POLL_DOMAIN)",
-      execTimeout: "seconds a program may run for one task; then its process group is killed and the task FAILED (0 = none)",
-    })
+    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat"]))
       // Everything after `--` is the program's, verbatim (no number parsing: "007" stays "007").
       .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
       .positional("taskType", { type: "string", describe: "the Conductor task type to poll for" })
@@ -51,7 +49,9 @@ export const execCommand: CommandModule<object, ExecFlags> = {
 async function execWorker(argv: ExecFlags): Promise<void> {
   const program = [...(argv.command ?? []), ...(argv["--"] ?? []).map(String)];
   if (program.length === 0) throw new UserError("name the program to run: idflow worker exec <taskType> <command> [args...] (put its arguments after -- when they start with -)", 2);
-  const overrides = workerOverrides({ ...argv, concurrency: argv.concurrency ?? argv.count }, [["--count", argv.count, 1, true]]);
+  if (argv.count !== undefined && !(Number.isInteger(argv.count) && argv.count >= 1)) throw new UserError(`--count must be a whole number >= 1, got ${String(argv.count)}`, 2);
+  // --count: the Orkes CLI's batch size. idflow polls for exactly its free slots, so it is the default concurrency.
+  const overrides: WorkerOverrides = workerFlagValues({ ...(argv as unknown as Record<string, unknown>), concurrency: argv.concurrency ?? argv.count });
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
   const paths = { root: config.root, stateDir: config.stateDir };
   const cwd = process.cwd();

@@ -9,16 +9,22 @@ import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../../../src/log.ts";
 import { runWorkers } from "../../../src/runtime/handler.ts";
+import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
 import { upload } from "../../../src/upload/upload.ts";
-import { configFlags, flagValues } from "../../config-flags.ts";
+import { configFlags, flagValues, workerFlags, workerFlagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
-import { workerFlags, workerOverrides, type WorkerFlags } from "./worker-flags.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
 
-interface StartFlags extends GlobalFlags, WorkerFlags {
+interface StartFlags extends GlobalFlags {
   all?: boolean;
   worker?: string[];
+  concurrency?: number;
+  pollInterval?: number;
+  pollTimeout?: number;
+  domain?: string;
+  workerId?: string;
+  execTimeout?: number;
   shutdownGrace?: number;
   upload?: boolean;
   logLevel?: LogLevel;
@@ -45,11 +51,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
   describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
   builder: (y) =>
-    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"]), {
-      concurrency: "most tasks running at once per worker (overrides decorator and env)",
-      domain: "task domain to poll in, for every selected worker",
-      execTimeout: "abort and fail an execution after this many seconds (0 = none)",
-    })
+    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"]))
       .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
       .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
@@ -63,7 +65,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
 export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResult): Promise<void> {
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
   const paths = { root: config.root, stateDir: config.stateDir };
-  const overrides = workerOverrides(argv);
+  const overrides: WorkerOverrides = workerFlagValues(argv as unknown as Record<string, unknown>);
   const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
   const logger = createLogger({ level: logLevel, format: config.logFormat });
   const found = discovered ?? (await discover({ root: paths.root, workers: config.workers, logger }));
