@@ -12,8 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../src/conductor/client.ts";
 import { runWorkers } from "../src/runtime/handler.ts";
-import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import type { Registration } from "../src/task/registration.ts";
+import { benchServer } from "./server.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // A freshly started JVM is slow for its first thousand requests (JIT): a warm-up round, not
@@ -25,14 +25,8 @@ const levels: Array<{ concurrency: number; n: number; warmup?: boolean }> = [
   { concurrency: 50, n: Number(process.env.BENCH_N ?? 2000) },
 ];
 
-let serverDir: string | undefined;
-let url = process.env.CONDUCTOR_SERVER_URL;
-if (!url) {
-  serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-bench-"));
-  console.error("starting a private Conductor for the benchmark...");
-  const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
-  url = r.state.url;
-}
+const server = await benchServer();
+const url = server.url;
 const client = new ConductorClient({ serverUrl: url });
 const rows: Array<Record<string, number>> = [];
 try {
@@ -81,7 +75,7 @@ try {
   }
 } finally {
   client.close();
-  if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+  await server.stop();
 }
 console.log("\nconcurrency  tasks  seconds  tasks/s  worker CPU ms/task  polls  via update-v2");
 for (const r of rows) console.log(`${String(r.concurrency).padEnd(11)}  ${String(r.tasks).padEnd(5)}  ${String(r.seconds).padEnd(7)}  ${String(r.tasksPerSecond).padEnd(7)}  ${String(r.cpuMsPerTask).padEnd(18)}  ${String(r.polls).padEnd(5)}  ${r.chainedByUpdateV2}`);

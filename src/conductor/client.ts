@@ -160,6 +160,11 @@ export class ConductorClient {
     );
   }
 
+  /** Every workflow definition the server holds (all versions). */
+  async getWorkflowDefs(): Promise<WorkflowDef[]> {
+    return ((await this.request<WorkflowDef[]>("GET", "/api/metadata/workflow")) ?? []) as WorkflowDef[];
+  }
+
   async deleteWorkflowDef(name: string, version: number): Promise<void> {
     await this.request("DELETE", `/api/metadata/workflow/${enc(name)}/${version}`);
   }
@@ -199,7 +204,7 @@ export class ConductorClient {
     await this.request("POST", `/api/workflow/${enc(workflowId)}/restart`);
   }
 
-  async searchWorkflows(q: { query?: string; freeText?: string; start?: number; size?: number } = {}): Promise<{
+  async searchWorkflows(q: { query?: string; freeText?: string; start?: number; size?: number; sort?: string } = {}): Promise<{
     totalHits: number;
     results: Array<Record<string, unknown>>;
   }> {

@@ -200,16 +200,17 @@ export class ResultDelivery {
   private async send(entry: SpoolEntry, wantNext: boolean): Promise<Outcome> {
     const log = this.opts.logger;
     const r = entry.result;
+    const started = performance.now();
     try {
       let next: Task | undefined;
       if (wantNext && this.v2) next = await this.opts.client.updateTaskV2(r, this.closing.signal);
       else await this.opts.client.updateTask(r, this.closing.signal);
       this.opts.outage.ok();
       this.stats.delivered++;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true });
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true, durationMs: performance.now() - started });
       return { kind: "ok", next };
     } catch (err) {
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: (err as ConductorError)?.status, error: (err as Error)?.message });
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: (err as ConductorError)?.status, error: (err as Error)?.message, durationMs: performance.now() - started });
       if (err instanceof UpdateV2Unsupported) {
         this.v2 = false;
         log.info("this Conductor has no /tasks/update-v2: using POST /tasks");

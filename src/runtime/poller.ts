@@ -276,7 +276,7 @@ export class Poller {
         this.executions.set(task.taskId, ex);
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
-        this.executions.delete(task.taskId);
+        if (this.executions.get(task.taskId) === ex) this.executions.delete(task.taskId);
         events?.emit("task:finished", {
           worker: settings.name,
           domain: settings.domain,
@@ -302,7 +302,8 @@ export class Poller {
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
         const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
-        const next = await delivery.deliver(result, wantNext);
+        // A task the server cancelled (or gave to another worker) has nothing to report.
+        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext);
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;
