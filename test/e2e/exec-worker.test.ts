@@ -123,7 +123,7 @@ describe("exec worker, one process per task (real Conductor)", () => {
     await until(() => gone(pid), 10_000, `stubborn process ${pid} to be killed`);
   });
 
-  it("a 5 MB output completes (Conductor moves outputs over 3 MB to external storage)", async () => {
+  it("a 5 MB output completes (inline on the local server; a server with default settings moves it to external storage)", async () => {
     const bname = uniqueName("exec_big");
     const bwf = await defineExecWorkflow(client, bname);
     await worker(bname, spec("python3", ["misbehave.py"]));
