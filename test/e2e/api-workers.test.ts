@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createWorkers, TaskNotFoundError, WorkflowClient, workerTask } from "../../src/index.ts";
+import { createClient, createWorkers, TaskNotFoundError, workerTask } from "../../src/index.ts";
 import { testClient, testServerUrl, uniqueName } from "../support/conductor.ts";
 import { defineTaskAndWorkflow, delay, startMany, tempStateDir, until, waitAll } from "../fixtures/runtime/helpers.ts";
 
@@ -91,7 +91,7 @@ test("the WorkflowClient completes and fails tasks by id and by reference name; 
     },
   ]);
   assert.deepEqual(res.bulkErrorResults ?? {}, {});
-  const client = new WorkflowClient({ server: { url: testServerUrl() } });
+  const client = await createClient({ server: { url: testServerUrl() } });
 
   const a = await client.startWorkflow(name);
   await assert.rejects(client.completeTaskByRef(a, "no_such_ref", {}), TaskNotFoundError);
