@@ -62,6 +62,8 @@ export interface WorkerOptions {
   execTimeoutSeconds?: number;
   /** Heartbeat automatically so long tasks outlive responseTimeoutSeconds. */
   leaseExtend?: boolean;
+  /** Least time between two checkpoint updates sent to Conductor, in ms (ctx.checkpoint, ctx.batches). */
+  checkpointIntervalMs?: number;
   /** Run the function in a worker thread ("thread") so CPU work does not stall polling. */
   isolation?: Isolation;
   /** Registered but not polled (can be flipped by CONDUCTOR_WORKER_<TASK>_PAUSED). */
@@ -91,6 +93,7 @@ export const WORKER_SETTING_DECLS = {
   workerId: { type: "string", doc: "worker id reported to Conductor (default: hostname-pid)", env: ["WORKER_ID"], flag: "worker-id" },
   execTimeoutSeconds: { type: "number", minimum: 0, doc: "abort and fail an execution after this many seconds (0 = none)", env: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], flag: "exec-timeout" },
   leaseExtend: { type: "boolean", doc: "heartbeat automatically before responseTimeoutSeconds runs out", env: ["LEASE_EXTEND", "LEASE_EXTEND_ENABLED"] },
+  checkpointIntervalMs: { type: "integer", minimum: 0, doc: "least time between two checkpoint updates, in milliseconds", env: ["CHECKPOINT_INTERVAL"] },
 } as const satisfies Record<string, WorkerSettingDecl>;
 
 export interface WorkerSettingDecl {
@@ -115,6 +118,7 @@ export const WORKER_DEFAULTS = {
   pollTimeoutMs: 100,
   execTimeoutSeconds: 0,
   leaseExtend: false,
+  checkpointIntervalMs: 2000,
   isolation: "none" as Isolation,
   paused: false,
 } satisfies Required<Omit<WorkerOptions, "workerId">>;

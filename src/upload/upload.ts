@@ -188,7 +188,8 @@ function refused(err: unknown, what: string, written: UploadEntry[], planned: Up
   return new UploadRefusedError(`Conductor refused the ${what} (${err.status}):${details}${before}`, written, planned, err);
 }
 
-function withOwner<T extends TaskDef | WorkflowDef>(def: T, ownerEmail: string | undefined): T {
+/** The definition as idflow sends it: `ownerEmail` from idflow.config.json filled in when it has none. */
+export function withOwner<T extends TaskDef | WorkflowDef>(def: T, ownerEmail: string | undefined): T {
   if (ownerEmail && !def.ownerEmail) return { ...def, ownerEmail };
   return def;
 }

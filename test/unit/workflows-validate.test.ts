@@ -126,7 +126,8 @@ test("idflow.config.json: externalTasks and externalWorkflows make SIMPLE tasks 
   assert.deepEqual(issues.map((i) => [i.severity, i.pointer, i.file]), [
     ["error", "/externalTasks", "idflow.config.json"],
     ["error", "/ownerEmail", "idflow.config.json"],
-    ["warning", "/extra", "idflow.config.json"],
+    // One configuration source (src/config.ts): an unknown key in the project file is an error.
+    ["error", "/extra", "idflow.config.json"],
   ]);
 });
 

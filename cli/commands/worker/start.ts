@@ -8,6 +8,8 @@ import { resolveConfig } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../../../src/log.ts";
+import { ObserveServer } from "../../../src/observe/server.ts";
+import { RuntimeEvents } from "../../../src/runtime/events.ts";
 import { runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
@@ -57,7 +59,8 @@ export const startCommand: CommandModule<object, StartFlags> = {
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
-      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs") as never,
+      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs")
+      .example("$0 worker start --all --metrics-port 9464", "with Prometheus /metrics and /health/live, /health/ready on 127.0.0.1:9464") as never,
   handler: (argv: ArgumentsCamelCase<StartFlags>) => startWorkers(argv),
 };
 
@@ -81,8 +84,13 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     say(`uploaded task definitions: ${changed} created or updated, ${report.entries.length - changed} unchanged`);
   }
 
+  // The metrics and health endpoint comes up before the workers (a taken port fails before any
+  // task is taken) and stays up through the drain: probes see 503 until the process exits.
+  const events = new RuntimeEvents();
+  const observer = config.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: config.metricsPort, host: config.metricsHost });
   const run = await runWorkers({
     client,
+    events,
     registrations: selected,
     overrides,
     stateDir: paths.stateDir,
@@ -93,10 +101,12 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
       process.exit(code);
     },
   });
+  observer?.attach(run);
   const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
-  if (argv.json) printJson({ server: client.baseUrl, workers: rows });
+  if (argv.json) printJson({ server: client.baseUrl, workers: rows, ...(observer ? { metrics: `${observer.url}/metrics` } : {}) });
   else {
     say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
+    if (observer) say(`metrics: ${observer.url}/metrics   health: ${observer.url}/health/live, ${observer.url}/health/ready`);
     say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
   }
   const summary = await run.finished;
