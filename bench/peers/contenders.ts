@@ -90,12 +90,13 @@ function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): ChildProc
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
 }
 
+/** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
-  const program = path.join(workers, persistent ? "exec_noop_lines.py" : "exec_noop.py");
+  const program = path.join(repo, "bench/exec", persistent ? "noop_lines.py" : "noop.py");
   const args = [
-    cliBin, "worker", "exec", "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency), "--count", String(spec.concurrency),
-    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs),
-    ...(persistent ? ["--persistent"] : []), spec.taskName, "python3", program,
+    cliBin, "worker", "exec", spec.taskName, "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency), "--count", String(spec.concurrency),
+    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs), "--log-level", "warn", "--log-format", "json",
+    ...(persistent ? ["--persistent"] : []), "--", "python3", program,
   ];
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
 }
