@@ -18,7 +18,7 @@ import type { RunTree, TaskNode } from "../../src/runs/status-tree.ts";
 import { upload } from "../../src/upload/upload.ts";
 import { loadWorkflows } from "../../src/workflows/load.ts";
 import { testClient, testServerUrl, uniqueName } from "../support/conductor.ts";
-import { reg, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
+import { defineTaskAndWorkflow, reg, startMany, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
@@ -270,6 +270,32 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     assert.match(text.stderr, /├─ loop {2}DO_WHILE {2}COMPLETED {2}3 iterations/);
     assert.match(text.stderr, /│ {2}└─ iteration 3\n│ {5}└─ body__3 \(body\) {2}INLINE {2}COMPLETED/);
     assert.match(text.stderr, new RegExp(`├─ sub {2}SUB_WORKFLOW {2}COMPLETED.*\\n│ {2}└─ ${name}_child v1 {2}[0-9a-f-]{36} {2}COMPLETED.*\\n│ {5}└─ c1 {2}INLINE {2}COMPLETED`));
+  });
+
+  it("status --watch redraws while the run goes on and returns when it ends (exit 0 for COMPLETED)", async () => {
+    const name = uniqueName("obs_watch");
+    const wf = await defineTaskAndWorkflow(client, name);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    runs.push(await runWorkers({ client, registrations: [reg(name, async () => (await gate, { ok: true }), { pollIntervalMs: 50 })], stateDir: tempStateDir(), handleSignals: false }));
+    const [id] = await startMany(client, wf, 1);
+    const child = spawn(process.execPath, [bin, "workflow", "status", id, "--watch", "--interval", "0.2", "--server-url", testServerUrl()], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await until(() => /└─ t \(\S+\) {2}IN_PROGRESS/.test(err), 20_000, "the running task drawn");
+      assert.equal(child.exitCode, null, "still watching while the run goes on");
+      release();
+      assert.equal(await exit, 0, err);
+    } finally {
+      release();
+      if (child.exitCode === null) child.kill();
+    }
+    const frames = err.trimEnd().split("\n\n");
+    assert.ok(frames.length >= 2, `a frame per change: ${err}`);
+    assert.match(frames[0], new RegExp(`^${name}_wf v1  ${id}  RUNNING`));
+    assert.match(frames[frames.length - 1], new RegExp(`^${name}_wf v1  ${id}  COMPLETED[^\n]*\n└─ t \\(${name}\\) {2}COMPLETED {2}worker `));
   });
 
   it("status of an unknown id is an error naming it", async () => {
