@@ -20,7 +20,8 @@ if (files.length === 0) {
 let failed = 0;
 for (const f of files) {
   console.error(`\n=== ${f}`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(here, f)], { stdio: "inherit" });
+  // "idflow" in the benches' scratch projects is this repository's source, not dist/ (see package.json "exports").
+  const r = spawnSync(process.execPath, ["--conditions=idflow-source", "--import", "tsx", path.join(here, f)], { stdio: "inherit" });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

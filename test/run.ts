@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../src/conductor/client.ts";
 import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 
+const SOURCE_CONDITION = "--conditions=idflow-source";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
 const log = (line: string) => process.stderr.write(`[test] ${line}\n`);
@@ -79,6 +80,9 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 
 async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // Scratch projects link node_modules/idflow to this repository, where dist/ may not exist:
+  // every Node process of the run resolves "idflow" to the source (package.json "exports").
+  env.NODE_OPTIONS = [process.env.NODE_OPTIONS, SOURCE_CONDITION].filter(Boolean).join(" ");
   if (needServer) {
     const given = process.env.IDFLOW_TEST_SERVER_URL;
     if (given) {
