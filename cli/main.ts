@@ -2,6 +2,8 @@
 import yargs, { type Argv } from "yargs";
 import { reportError, say } from "./output.ts";
 import { devCommand } from "./commands/dev.ts";
+import { initCommand } from "./commands/init.ts";
+import { taskCommand } from "./commands/task/index.ts";
 import { serverCommand } from "./commands/server/index.ts";
 import { workerCommand } from "./commands/worker/index.ts";
 import { workflowCommand } from "./commands/workflow/index.ts";
@@ -26,7 +28,9 @@ export async function main(argv: string[]): Promise<void> {
   const cli = globalOptions(yargs(argv))
     .scriptName("idflow")
     .usage("$0 <command>\n\nConductor task workers in TypeScript: a task is a function in a folder.")
+    .command(initCommand)
     .command(devCommand)
+    .command(taskCommand)
     .command(workerCommand)
     .command(workflowCommand)
     .command(serverCommand)
