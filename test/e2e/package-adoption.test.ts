@@ -164,6 +164,28 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     assert.equal(await exited, 0, `worker start did not exit cleanly:\n${err}`);
   });
 
+  it("idflow dev suggests runs of this project's workflows only", async () => {
+    let err = "";
+    const dev = spawn(path.join(app, "node_modules", ".bin", "idflow"), ["dev", "--server-url", testServerUrl()], { cwd: app, env: userEnv, stdio: ["ignore", "ignore", "pipe"] });
+    dev.stderr!.on("data", (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => dev.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!/started \d+ workers/.test(err)) {
+        assert.ok(Date.now() < deadline && dev.exitCode === null, `idflow dev did not start its workers:\n${err}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      dev.kill("SIGTERM");
+    }
+    assert.equal(await exited, 0, err);
+    const suggested = [...err.matchAll(/npx idflow workflow run (\S+) --input '([^']*)' --wait/g)].map((m) => [m[1], JSON.parse(m[2]!)]);
+    assert.deepEqual(suggested.sort(), [
+      ["hello_workflow", { text: "Conductor schedules. Workers poll for tasks. Workers report results." }],
+      [workflow, { text: "Conductor schedules. Workers poll for tasks. Workers report results." }],
+    ].sort());
+  });
+
   it("idflow init on the existing project adds only what is missing, and says so", async () => {
     const again = await idflow(["init", "--json"]);
     ok(again, "init again");
