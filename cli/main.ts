@@ -2,6 +2,8 @@
 import { createRequire } from "node:module";
 import type { Argv } from "yargs";
 import { reportError, say, UserError } from "./output.ts";
+import { configFlags } from "./config-flags.ts";
+import { configCommand } from "./commands/config.ts";
 import { devCommand } from "./commands/dev.ts";
 import { initCommand } from "./commands/init.ts";
 import { taskCommand } from "./commands/task/index.ts";
@@ -35,14 +37,13 @@ export function rejectNaN(parsed: Record<string, unknown>, argv: string[]): void
 export interface GlobalFlags {
   root?: string;
   serverUrl?: string;
+  authFile?: string;
   verbose?: boolean;
   json?: boolean;
 }
 
 export function globalOptions<T>(y: Argv<T>) {
-  return y
-    .option("root", { type: "string", describe: "project root holding tasks/ and workflows/ (default: current directory)" })
-    .option("server-url", { type: "string", describe: "Conductor URL, with or without /api (default: CONDUCTOR_SERVER_URL, then the local server, then http://127.0.0.1:8080)" })
+  return configFlags(y, ["root", "serverUrl", "authFile"])
     .option("verbose", { type: "boolean", default: false, describe: "show stack traces and debug output" })
     .option("json", { type: "boolean", default: false, describe: "machine-readable output on stdout" });
 }
@@ -55,6 +56,7 @@ export function buildCli(argv: string[], width = helpWidth()) {
     .command(initCommand)
     .command(devCommand)
     .command(taskCommand)
+    .command(configCommand)
     .command(workerCommand)
     .command(workflowCommand)
     .command(serverCommand)

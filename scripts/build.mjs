@@ -41,6 +41,14 @@ for (const dir of ["src", "cli"]) {
     if (COMPILED.test(posix) && !/\.d\.[cm]?ts$/.test(posix)) continue;
     if (SKIPPED.some((re) => re.test(posix))) continue;
     const from = path.join(root, file);
+    if (/\.[cm]?js$/.test(posix)) {
+      // a JavaScript file beside the TypeScript (a worker or child-process entry) that imports
+      // "./x.ts": in dist/ that file is "./x.js"
+      mkdirSync(path.dirname(path.join(dist, file)), { recursive: true });
+      writeFileSync(path.join(dist, file), readFileSync(from, "utf8").replace(TS_SPECIFIER, (_m, head, spec, kind, quote) => `${head}${spec}.${kind}js${quote}`));
+      copied++;
+      continue;
+    }
     try {
       copyFileSync(from, path.join(dist, file));
     } catch (err) {

@@ -10,3 +10,12 @@ export { TASK_DEFAULTS, WORKER_DEFAULTS } from "./task/options.ts";
 export type { WorkerTaskOptions, TaskDefOptions, WorkerOptions, RetryLogic, TimeoutPolicy, Isolation } from "./task/options.ts";
 export type { Registration, LoadError, DiscoveryResult } from "./task/registration.ts";
 export { getCurrentContext } from "./runtime/context.ts";
+
+// Embedding: run workers inside your own process, and finish tasks or start workflows from it.
+export { createWorkers, type CreateWorkersOptions, type Workers, type WorkerDefinition } from "./api/create-workers.ts";
+export { WorkflowClient, TaskNotFoundError, type FailOptions, type StartOptions } from "./api/workflow-client.ts";
+export type { ServerOptions, ConnectOptions } from "./api/server.ts";
+export type { RuntimeEvents, RuntimeEventMap, RuntimeEventName } from "./runtime/events.ts";
+export type { PollingPatch, RunSummary } from "./runtime/handler.ts";
+export type { WorkerSettings } from "./runtime/poller.ts";
+export { resolveConfig, type ResolvedConfig } from "./config.ts";

@@ -7,6 +7,10 @@
  *   npm test -- client server     only files whose path contains "client" or "server"
  *   npm run test:unit             unit tests only, no server
  *   IDFLOW_TEST_SERVER_URL=...    reuse a server you already run (nothing is started)
+ *   IDFLOW_TEST_SECOND_JAVA=...   a JDK (home or java executable) of the other Conductor line: after
+ *                                 the whole suite, every end-to-end file runs again on a server
+ *                                 started with that Java (e.g. JDK 21+ -> Conductor 3.32)
+ *   npm test -- --first-only | --second-only   one of the two passes
  *   IDFLOW_TEST_TIMEOUT_MS=...    per-test time limit (default 300000), so a hung test cannot hang the run
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -15,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../src/conductor/client.ts";
-import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
+import { findJava, startLocalServer, stopLocalServer } from "../src/server/index.ts";
 
 const SOURCE_CONDITION = "--conditions=idflow-source";
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -78,51 +82,131 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-async function main(): Promise<number> {
+/** Files that need both server lines (they move a server's data from one line to the other). */
+const NEEDS_TWO_LINES = /server-line-change/;
+/** Files about packaging, not about the server: the first pass covers them (unless asked for by name). */
+const ONE_LINE_IS_ENOUGH = /package-adoption/;
+
+interface Pass {
+  /** The java that runs this pass's server (undefined: the one idflow finds by itself). */
+  java?: string;
+  /** The java of the other line, for tests that change lines (IDFLOW_TEST_OTHER_JAVA). */
+  otherJava?: string;
+  label: string;
+  files: string[];
+}
+
+interface PassResult {
+  label: string;
+  code: number;
+  seconds: number;
+  server?: string;
+}
+
+/** Pass 2's Java: IDFLOW_TEST_SECOND_JAVA, a JDK home or a java executable. */
+function secondJava(): string | undefined {
+  const given = process.env.IDFLOW_TEST_SECOND_JAVA;
+  if (!given) return undefined;
+  const asHome = path.join(given, "bin", "java");
+  return existsSync(asHome) ? asHome : given;
+}
+
+async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
+  const t0 = Date.now();
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Scratch projects link node_modules/idflow to this repository, where dist/ may not exist:
   // every Node process of the run resolves "idflow" to the source (package.json "exports").
   env.NODE_OPTIONS = [process.env.NODE_OPTIONS, SOURCE_CONDITION].filter(Boolean).join(" ");
-  if (needServer) {
+  // Servers the tests start themselves (server CLI tests) run on this pass's Java too.
+  if (pass.java) env.IDFLOW_JAVA = pass.java;
+  if (pass.otherJava) env.IDFLOW_TEST_OTHER_JAVA = pass.otherJava;
+  let server: string | undefined;
+  if (needsServer) {
     const given = process.env.IDFLOW_TEST_SERVER_URL;
-    if (given) {
+    if (given && !pass.java) {
       const client = new ConductorClient({ serverUrl: given });
       const ok = await client.healthy(5000);
+      server = ok ? `${(await client.serverVersion()) ?? "?"} at ${given} (IDFLOW_TEST_SERVER_URL)` : undefined;
       client.close();
       if (!ok) {
         log(`IDFLOW_TEST_SERVER_URL=${given} does not answer /health: start it, or unset the variable to let the tests start their own server`);
-        return 1;
+        return { label: pass.label, code: 1, seconds: 0 };
       }
-      log(`using the server at ${given} (IDFLOW_TEST_SERVER_URL)`);
+      log(`${pass.label}: using the server at ${given} (IDFLOW_TEST_SERVER_URL)`);
     } else {
       stateDir = mkdtempSync(path.join(os.tmpdir(), "idflow-test-server-"));
-      const t0 = Date.now();
-      log("starting a Conductor server for this run…");
+      log(`${pass.label}: starting a Conductor server${pass.java ? ` on ${pass.java}` : ""}…`);
       try {
         const { state } = await startLocalServer({
           stateDir,
           port: 0,
+          java: pass.java,
           heap: process.env.IDFLOW_TEST_SERVER_HEAP ?? "1g",
           detached: false,
+          env,
           onProgress: (line) => log(line.trim()),
         });
         env.IDFLOW_TEST_SERVER_URL = state.url;
-        log(`Conductor ${state.version ?? ""} is up at ${state.url} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        server = `Conductor ${state.version ?? "?"} on ${state.java}`;
+        log(`${pass.label}: ${server} is up at ${state.url} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       } catch (err) {
-        log(`could not start the Conductor server, so no test ran:\n${(err as Error).message}`);
-        return 1;
+        log(`${pass.label}: could not start the Conductor server, so no test ran:\n${(err as Error).message}`);
+        return { label: pass.label, code: 1, seconds: (Date.now() - t0) / 1000 };
       }
     }
   }
-  log(`running ${files.length} test file(s)${needServer ? "" : " (no server needed)"}`);
-  runner = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${testTimeoutMs}`, ...files], {
+  log(`${pass.label}: running ${pass.files.length} test file(s)${needsServer ? "" : " (no server needed)"}`);
+  runner = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${testTimeoutMs}`, ...pass.files], {
     cwd: root,
     env,
     stdio: "inherit",
   });
-  return new Promise<number>((resolve) => {
-    runner!.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  const code = await new Promise<number>((resolve) => {
+    runner!.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
+  runner = undefined;
+  await cleanup();
+  cleaning = undefined;
+  return { label: pass.label, code, seconds: (Date.now() - t0) / 1000, server };
+}
+
+async function main(): Promise<number> {
+  const second = secondJava();
+  const notRun: string[] = [];
+  let passes: Pass[];
+  if (second) {
+    const first = needServer ? (await findJava({ env: process.env })).path : undefined;
+    passes = [{ label: "pass 1", files, otherJava: second }];
+    // The other server line runs every end-to-end file again (unit tests need no server).
+    if (needServer && !args.includes("--first-only")) {
+      passes.push({ label: "pass 2", java: second, otherJava: first, files: pick(e2e).filter((f) => !ONE_LINE_IS_ENOUGH.test(f) || filters.length > 0) });
+    }
+  } else {
+    notRun.push(...files.filter((f) => NEEDS_TWO_LINES.test(f)));
+    passes = [{ label: "pass 1", files: files.filter((f) => !NEEDS_TWO_LINES.test(f)) }];
+  }
+  if (args.includes("--second-only")) {
+    if (!second) {
+      log("--second-only needs IDFLOW_TEST_SECOND_JAVA (a JDK home or java executable for the other Conductor line)");
+      return 2;
+    }
+    passes.shift();
+  }
+  if (!second && needServer) {
+    log("one server line only: set IDFLOW_TEST_SECOND_JAVA to a JDK of the other line (e.g. a JDK 21+ for Conductor 3.32) to run the end-to-end tests on both");
+  }
+  if (passes.every((p) => p.files.length === 0)) {
+    log(`no test file left to run: ${notRun.join(", ")} need(s) IDFLOW_TEST_SECOND_JAVA`);
+    return 1;
+  }
+  const results: PassResult[] = [];
+  for (const pass of passes) results.push(await runPass(pass, needServer));
+  log("summary:");
+  for (const r of results) {
+    log(`  ${r.label}: ${r.code === 0 ? "passed" : `FAILED (exit ${r.code})`} in ${r.seconds.toFixed(0)} s${r.server ? `, against ${r.server}` : ""}`);
+  }
+  for (const f of notRun) log(`  NOT RUN: ${f} needs a JDK of the other Conductor line (IDFLOW_TEST_SECOND_JAVA)`);
+  return results.find((r) => r.code !== 0)?.code ?? 0;
 }
 
 const code = await main().catch((err) => {

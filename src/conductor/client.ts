@@ -249,6 +249,17 @@ export class ConductorClient {
     }
   }
 
+  /**
+   * POST /tasks/{workflowId}/{taskRefName}/{status}: update the workflow's pending (not yet
+   * terminal) task with this reference name; the output is merged into the task's output.
+   * Answers the task id, or undefined when there is no such pending task (the server then
+   * answers 200 with an empty body, not a 404: seen on 3.21.14).
+   */
+  async updateTaskByRef(workflowId: string, taskRefName: string, status: TaskResult["status"], output: Record<string, unknown> = {}, workerId?: string): Promise<string | undefined> {
+    const id = await this.request<string>("POST", `/api/tasks/${enc(workflowId)}/${enc(taskRefName)}/${enc(status)}`, { data: output, params: { workerid: workerId } });
+    return typeof id === "string" && id.trim() ? id.trim() : undefined;
+  }
+
   async getTask(taskId: string): Promise<Task | undefined> {
     return this.orUndefined(() => this.request<Task>("GET", `/api/tasks/${enc(taskId)}`));
   }

@@ -11,7 +11,9 @@ import type { TaskFunction } from "../task/context.ts";
 import { getWorkerTaskOptions } from "../task/worker-task.ts";
 import { validateOptions } from "../task/validate-options.ts";
 import type { WorkerTaskOptions } from "../task/options.ts";
+import { fileWorkerOptions, type FileWorkerOptions } from "../config.ts";
 import { applyEnvOverrides } from "./env-overrides.ts";
+import { applyFileOverrides } from "./file-overrides.ts";
 import { findTsconfig, moduleImporter } from "./loader.ts";
 import { scanTaskFolders } from "./scan.ts";
 import { checkTaskDependencies } from "./task-dependencies.ts";
@@ -24,6 +26,10 @@ export interface DiscoverOptions {
   env?: NodeJS.ProcessEnv;
   /** The tsconfig.json task files compile with; default: the nearest one at or above root; false: none. */
   tsconfig?: string | false;
+  /** Worker options per task or "*" (default: idflow.config.json's "workers" under root). */
+  workers?: Record<string, FileWorkerOptions>;
+  /** Only these task folders (absolute paths); default: every folder under tasks/. */
+  folders?: string[];
 }
 
 /** Discover every worker under `<root>/tasks`. Never throws for a broken task folder. */
@@ -34,8 +40,11 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   const importer = moduleImporter(opts.tsconfig ?? findTsconfig(root));
   const registry = new Registry();
   const errors: LoadError[] = [];
+  const fileWorkers = opts.workers ?? fileWorkerOptions(root);
+  const only = opts.folders?.map((f) => path.resolve(f));
 
   for (const tf of await scanTaskFolders(root)) {
+    if (only && !only.includes(path.resolve(tf.folder))) continue;
     if (!tf.module) {
       errors.push({ folder: tf.folder, message: tf.problem ?? `${rel(tf.folder)}: no task module` });
       continue;
@@ -69,7 +78,9 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
         for (const p of problems) errors.push({ folder: tf.folder, file, message: `${where}: ${p}` });
         continue;
       }
-      const merged = applyEnvOverrides(d.options, env);
+      const fromFile = applyFileOverrides(d.options, fileWorkers);
+      const merged = applyEnvOverrides(fromFile.options, env);
+      merged.applied = { ...fromFile.applied, ...merged.applied };
       if (merged.errors.length > 0) {
         for (const p of merged.errors) errors.push({ folder: tf.folder, file, message: `${where}: ${p}` });
         continue;

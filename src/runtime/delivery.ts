@@ -14,6 +14,7 @@ import { UpdateV2Unsupported, type ConductorClient } from "../conductor/client.t
 import { ConductorError } from "../conductor/errors.ts";
 import type { Task, TaskResult } from "../conductor/types.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 import { DiskQueue, writeSpoolFile, type SpoolEntry } from "./spool.ts";
 
@@ -30,6 +31,8 @@ export interface DeliveryOptions {
   updateV2?: boolean;
   /** How often the backlog size is logged while it is not empty, in ms (default 30000). */
   backlogLogEveryMs?: number;
+  /** Where delivery attempts, drops and the backlog size are reported. */
+  events?: RuntimeEvents;
 }
 
 export interface DeliveryStats {
@@ -168,7 +171,12 @@ export class ResultDelivery {
     this.disk.removeAll();
     this.liveUnread = 0;
     this.stats.backlog = 0;
+    this.emitBacklog();
     return lines.length;
+  }
+
+  private emitBacklog(): void {
+    this.opts.events?.emit("delivery:backlog", { backlog: this.stats.backlog, spooled: this.stats.spooled });
   }
 
   // ------------------------------------------------------------------ internals
@@ -198,8 +206,10 @@ export class ResultDelivery {
       else await this.opts.client.updateTask(r, this.closing.signal);
       this.opts.outage.ok();
       this.stats.delivered++;
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true });
       return { kind: "ok", next };
     } catch (err) {
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: (err as ConductorError)?.status, error: (err as Error)?.message });
       if (err instanceof UpdateV2Unsupported) {
         this.v2 = false;
         log.info("this Conductor has no /tasks/update-v2: using POST /tasks");
@@ -209,6 +219,7 @@ export class ResultDelivery {
         this.opts.outage.ok();
         if (err.status === 404) {
           this.stats.dropped++;
+          this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: "404: task unknown to Conductor" });
           log.warn({ taskId: r.taskId, workflowId: r.workflowInstanceId, status: r.status }, `Conductor no longer knows task ${r.taskId} (404): result dropped`);
           return { kind: "drop" };
         }
@@ -226,6 +237,7 @@ export class ResultDelivery {
           return { kind: "again" };
         }
         this.stats.dropped++;
+        this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: `refused (${err.status})` });
         log.error({ taskId: r.taskId, workflowId: r.workflowInstanceId, err: err.message }, "Conductor refused even a minimal FAILED result: dropped");
         return { kind: "drop" };
       }
@@ -244,6 +256,7 @@ export class ResultDelivery {
       this.liveUnread++;
     }
     this.stats.backlog = this.backlog;
+    this.emitBacklog();
     if (!this.closed) this.kick();
   }
 
@@ -282,9 +295,11 @@ export class ResultDelivery {
       this.memory.shift();
       if (q.token) this.disk.done(q.token);
       this.stats.backlog = this.backlog;
+      this.emitBacklog();
     }
     if (this.memory.length === 0 && !this.disk.hasUnread) {
       this.stats.backlog = 0;
+      this.emitBacklog();
       if (this.stats.retried > 0 || this.stats.recovered > 0) log.debug("result backlog delivered");
     }
   }

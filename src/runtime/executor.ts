@@ -43,6 +43,8 @@ export interface Execution {
   readonly result: Promise<TaskResult>;
   /** Stop now and report FAILED with this reason. */
   abort(reason: string): void;
+  /** True when the execution timeout ended it. */
+  readonly timedOut: boolean;
 }
 
 export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Execution {
@@ -52,6 +54,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   const started = Date.now();
   const log = opts.logger;
   let settled = false;
+  let timedOut = false;
   let settle!: (r: TaskResult) => void;
   const result = new Promise<TaskResult>((resolve) => (settle = resolve));
   const base = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId: opts.workerId };
@@ -105,6 +108,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
       const reason = `execution timed out after ${opts.execTimeoutSeconds}s`;
       addLog(reason);
       log.warn(reason);
+      timedOut = true;
       fail(reason);
     }, opts.execTimeoutSeconds * 1000);
     timers.push(t);
@@ -153,6 +157,9 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
       if (settled) return;
       addLog(reason);
       fail(reason);
+    },
+    get timedOut() {
+      return timedOut;
     },
   };
 }

@@ -13,10 +13,11 @@ import type { Registration } from "../task/registration.ts";
 import { silentLogger } from "../log.ts";
 import { sleep, type BackoffOptions } from "./backoff.ts";
 import { ResultDelivery, type DeliveryStats } from "./delivery.ts";
+import { RuntimeEvents } from "./events.ts";
 import { SHUTDOWN_REASON, type Invoker } from "./executor.ts";
 import { OutageTracker } from "./outage.ts";
 import { Poller, type PollerStats, type WorkerSettings } from "./poller.ts";
-import { resolveSettings, type WorkerOverrides } from "./settings.ts";
+import { checkSettings, resolveSettings, SettingsError, type WorkerOverrides } from "./settings.ts";
 import { spoolDir } from "./spool.ts";
 import { ThreadPool } from "./thread-runner.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -48,6 +49,8 @@ export interface RunWorkersOptions {
   hangMarginMs?: number;
   /** Use update-v2 (default true). */
   updateV2?: boolean;
+  /** Where the run reports what it does (metrics, health, API events); a fresh one by default. */
+  events?: RuntimeEvents;
 }
 
 export interface RunSummary {
@@ -67,13 +70,25 @@ export interface RunSummary {
 export interface WorkerRun {
   /** What runs, with the effective settings. */
   readonly workers: WorkerSettings[];
+  /** What the run reports as it works (polls, task starts and ends, delivery, watchdog, draining). */
+  readonly events: RuntimeEvents;
   /** Begin a clean shutdown (what the first signal does); resolves with the summary. */
   stop(reason?: string): Promise<RunSummary>;
   /** Resolves when the run has ended. */
   readonly finished: Promise<RunSummary>;
   /** Live counters. */
   stats(): { delivery: DeliveryStats; workers: Record<string, PollerStats>; watchdogRestarts: number };
+  /** True while at least one worker polls for new tasks. */
+  isPolling(): boolean;
+  /**
+   * Change polling settings of one worker (by task name) or of all ("*") while running; checked
+   * like startup settings (a SettingsError names the worker). Returns the settings now in force.
+   */
+  update(name: string, patch: PollingPatch): WorkerSettings[];
 }
+
+/** What can change while a run goes on. */
+export type PollingPatch = Partial<Pick<WorkerSettings, "concurrency" | "pollIntervalMs" | "pollTimeoutMs">> & { paused?: boolean };
 
 export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const logger = opts.logger ?? silentLogger();
@@ -81,6 +96,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const finalMs = opts.finalDeliveryMs ?? DEFAULT_FINAL_DELIVERY_MS;
   const settings = opts.registrations.map((r) => resolveSettings(r, opts.overrides));
   const outage = new OutageTracker(logger, opts.client.baseUrl);
+  const events = opts.events ?? new RuntimeEvents();
   const delivery = new ResultDelivery({
     client: opts.client,
     logger,
@@ -89,6 +105,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     maxInMemory: opts.maxInMemoryResults,
     backoff: opts.backoff,
     updateV2: opts.updateV2,
+    events,
   });
   delivery.recoverSpool();
 
@@ -110,9 +127,10 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       invoke,
       backoff: opts.backoff,
       hangMarginMs: opts.hangMarginMs,
+      events,
     });
   });
-  const watchdog = new Watchdog(pollers, logger, opts.watchdogIntervalMs);
+  const watchdog = new Watchdog(pollers, logger, opts.watchdogIntervalMs, events);
   for (const p of pollers) p.start();
   watchdog.start();
 
@@ -130,6 +148,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const stop = (reason = "stop"): Promise<RunSummary> => {
     stopping ??= (async () => {
       const inFlight = pollers.reduce((n, p) => n + p.inFlight, 0);
+      events.emit("draining", { reason });
       logger.info({ reason, inFlight, graceMs }, `stopping (${reason}): no new tasks; ${inFlight} in flight, waiting up to ${Math.round(graceMs / 1000)} s for them`);
       watchdog.stop();
       for (const p of pollers) p.stop();
@@ -150,6 +169,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       const summary: RunSummary = { reason, aborted, spooled, delivery: s.delivery, workers: s.workers, watchdogRestarts: s.watchdogRestarts, exitCode: 0 };
       const completed = Object.values(s.workers).reduce((n, w) => n + w.completed, 0);
       logger.info({ completed, delivered: s.delivery.delivered, spooled, aborted }, `stopped: ${completed} task(s) completed, ${s.delivery.delivered} result(s) delivered${spooled ? `, ${spooled} spooled` : ""}`);
+      events.emit("stopped", { reason, exitCode: summary.exitCode });
       resolveFinished(summary);
       return summary;
     })();
@@ -180,5 +200,18 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     process.on("SIGTERM", onSignal);
   }
 
-  return { workers: settings, stop, finished, stats };
+  const update = (name: string, patch: PollingPatch): WorkerSettings[] => {
+    const targets = pollers.filter((p) => name === "*" || p.name === name);
+    if (targets.length === 0) {
+      throw new SettingsError(`no running worker named ${JSON.stringify(name)}; running: ${pollers.map((p) => p.name).join(", ") || "none"} (or "*" for all)`);
+    }
+    const { paused, ...numbers } = patch;
+    for (const k of Object.keys(numbers) as Array<keyof typeof numbers>) if (numbers[k] === undefined) delete numbers[k];
+    for (const p of targets) checkSettings({ ...p.settings, ...numbers });
+    for (const p of targets) p.update(paused === undefined ? numbers : { ...numbers, paused });
+    return targets.map((p) => ({ ...p.settings }));
+  };
+  const isPolling = () => !stopping && pollers.some((p) => p.polling);
+
+  return { workers: settings, events, stop, finished, stats, isPolling, update };
 }

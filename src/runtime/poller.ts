@@ -13,6 +13,7 @@ import type { Registration } from "../task/registration.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import type { ResultDelivery } from "./delivery.ts";
 import { execute, type Execution, type Invoker } from "./executor.ts";
+import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 
 /** Server-side wait for a batch poll while tasks are flowing (ms): take what is ready, do not wait for a full batch. */
@@ -44,6 +45,8 @@ export interface PollerOptions {
   backoff?: BackoffOptions;
   /** Overrides HANG_MARGIN_MS (tests). */
   hangMarginMs?: number;
+  /** Where the poller reports polls and task starts/ends (metrics, health, API events). */
+  events?: RuntimeEvents;
 }
 
 export interface PollerStats {
@@ -81,6 +84,10 @@ export class Poller {
   /** When the current loop step must be over by (watchdog); Infinity while waiting for a slot. */
   private stepDeadline = Number.POSITIVE_INFINITY;
   private lastError?: string;
+  /** Aborted by update() so a sleep after an empty poll ends early under new settings. */
+  private wakeCtl = new AbortController();
+  /** Paused: no new polls (in-flight tasks go on), until resumed. */
+  private pausedFlag = false;
 
   constructor(private readonly opts: PollerOptions) {
     this.backoff = new Backoff(opts.backoff);
@@ -96,6 +103,26 @@ export class Poller {
 
   get inFlight(): number {
     return this.slots;
+  }
+
+  /** True while the loop runs and takes new tasks (not stopped, not paused). */
+  get polling(): boolean {
+    return !this.stopped && !this.pausedFlag;
+  }
+
+  /**
+   * Change polling settings while running (the programmatic API's updatePollingOptions).
+   * More concurrency: the loop wakes and polls for the new free slots at once. Less: running
+   * tasks finish, and a slot above the limit is given up after its result (update-v2 is not
+   * asked for a next task), so no task in hand is lost. `paused` stops new polls only.
+   */
+  update(patch: Partial<Pick<WorkerSettings, "concurrency" | "pollIntervalMs" | "pollTimeoutMs">> & { paused?: boolean }): void {
+    const { paused, ...rest } = patch;
+    Object.assign(this.opts.settings, rest);
+    if (paused !== undefined) this.pausedFlag = paused;
+    this.wakeCtl.abort();
+    this.wakeCtl = new AbortController();
+    this.slotWaiter?.();
   }
 
   start(): void {
@@ -160,7 +187,7 @@ export class Poller {
     // Sleeps end on stop or restart; poll requests only on restart (see stop()).
     const sleepSignal = AbortSignal.any([genSignal, this.stopCtl.signal]);
     while (live()) {
-      const free = settings.concurrency - this.slots;
+      const free = this.pausedFlag ? 0 : settings.concurrency - this.slots;
       if (free <= 0) {
         this.stepDeadline = Number.POSITIVE_INFINITY;
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
@@ -172,6 +199,7 @@ export class Poller {
       this.stepDeadline = Date.now() + timeoutMs + margin;
       let tasks: Task[];
       this.pollsInFlight++;
+      const pollStarted = performance.now();
       try {
         this.stats.polls++;
         tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: genSignal });
@@ -180,6 +208,7 @@ export class Poller {
         if (!live()) break;
         this.stats.pollErrors++;
         const e = err as ConductorError;
+        this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: "error", count: 0, durationMs: performance.now() - pollStarted, error: e?.message });
         if (e instanceof ConductorError && e.transient) outage.failed(err);
         else if (e?.message !== this.lastError) {
           logger.error({ err: e?.message, status: e?.status }, "poll failed; retrying with backoff");
@@ -191,6 +220,7 @@ export class Poller {
         continue;
       }
       this.pollsInFlight--;
+      this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: tasks.length ? "tasks" : "empty", count: tasks.length, durationMs: performance.now() - pollStarted });
       outage.ok();
       this.backoff.reset();
       this.lastError = undefined;
@@ -201,7 +231,7 @@ export class Poller {
         this.stats.emptyPolls++;
         if (longPoll) {
           this.stepDeadline = Date.now() + settings.pollIntervalMs + margin;
-          await sleep(settings.pollIntervalMs, sleepSignal);
+          await sleep(settings.pollIntervalMs, AbortSignal.any([sleepSignal, this.wakeCtl.signal]));
         }
         longPoll = true;
       } else longPoll = false;
@@ -216,10 +246,23 @@ export class Poller {
     this.slots++;
     this.stats.inFlight = this.slots;
     if (this.slots > this.stats.maxInFlight) this.stats.maxInFlight = this.slots;
+    const events = this.opts.events;
     let task: Task | undefined = first;
+    let chained = false;
     try {
       while (task) {
         this.stats.started++;
+        const startedAt = performance.now();
+        events?.emit("task:started", {
+          worker: settings.name,
+          domain: settings.domain,
+          taskId: task.taskId,
+          workflowId: task.workflowInstanceId,
+          chained,
+          queueWaitMs: typeof task.scheduledTime === "number" && task.scheduledTime > 0 ? Math.max(0, Date.now() - task.scheduledTime) : undefined,
+          inFlight: this.slots,
+          concurrency: settings.concurrency,
+        });
         const tlog = logger.child({ taskId: task.taskId, workflowId: task.workflowInstanceId });
         tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
         const ex = execute(reg, task, {
@@ -234,6 +277,18 @@ export class Poller {
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
         this.executions.delete(task.taskId);
+        events?.emit("task:finished", {
+          worker: settings.name,
+          domain: settings.domain,
+          taskId: task.taskId,
+          workflowId: task.workflowInstanceId,
+          status: result.status,
+          timedOut: ex.timedOut,
+          durationMs: performance.now() - startedAt,
+          reason: result.reasonForIncompletion,
+          inFlight: this.slots,
+          concurrency: settings.concurrency,
+        });
         if (result.status === "COMPLETED") {
           this.stats.completed++;
           tlog.debug("task completed");
@@ -245,8 +300,11 @@ export class Poller {
           tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);
         }
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
-        const next = await delivery.deliver(result, !this.stopped && result.status !== "IN_PROGRESS");
+        // A slot above a lowered concurrency (or a paused worker) takes no next task either.
+        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
+        const next = await delivery.deliver(result, wantNext);
         if (next) this.stats.chained++;
+        chained = next !== undefined;
         task = next;
       }
     } catch (err) {

@@ -52,12 +52,17 @@ export function resolveSettings(reg: Registration, o: WorkerOverrides = {}): Wor
     isolation: opt.isolation ?? WORKER_DEFAULTS.isolation,
   };
   if (!s.domain) delete s.domain;
-  const bad = (what: string) => new SettingsError(`worker ${reg.name}: ${what}`);
+  checkSettings(s);
+  return s;
+}
+
+/** Throws a SettingsError for a setting that cannot work (also used for live updates). */
+export function checkSettings(s: Pick<WorkerSettings, "name" | "concurrency" | "pollIntervalMs" | "pollTimeoutMs" | "execTimeoutSeconds">): void {
+  const bad = (what: string) => new SettingsError(`worker ${s.name}: ${what}`);
   if (!Number.isInteger(s.concurrency) || s.concurrency < 1) throw bad(`concurrency must be a whole number >= 1, got ${s.concurrency}`);
   if (!Number.isFinite(s.pollIntervalMs) || s.pollIntervalMs < 0) throw bad(`poll interval must be >= 0 ms, got ${s.pollIntervalMs}`);
   if (!Number.isFinite(s.pollTimeoutMs) || s.pollTimeoutMs < 0 || s.pollTimeoutMs > 5000) {
     throw bad(`poll timeout must be between 0 and 5000 ms (Conductor refuses longer long polls), got ${s.pollTimeoutMs}`);
   }
   if (!Number.isFinite(s.execTimeoutSeconds) || s.execTimeoutSeconds < 0) throw bad(`execution timeout must be >= 0 s, got ${s.execTimeoutSeconds}`);
-  return s;
 }

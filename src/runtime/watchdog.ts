@@ -4,6 +4,7 @@
  * one started. Restarts are counted per worker and logged.
  */
 import type { Logger } from "pino";
+import type { RuntimeEvents } from "./events.ts";
 import type { Poller } from "./poller.ts";
 
 export class Watchdog {
@@ -14,6 +15,7 @@ export class Watchdog {
     private readonly pollers: Poller[],
     private readonly logger: Logger,
     private readonly intervalMs = 1000,
+    private readonly events?: RuntimeEvents,
   ) {}
 
   start(): void {
@@ -34,6 +36,7 @@ export class Watchdog {
       p.restart();
       this.restarts++;
       n++;
+      this.events?.emit("watchdog:restart", { worker: p.name, domain: p.settings.domain });
       this.logger.warn({ worker: p.name, restarts: p.stats.restarts }, `poll loop of ${p.name} stopped moving: restarted`);
     }
     return n;

@@ -19,4 +19,4 @@ export {
 export { followFile, tailLines } from "./logs.ts";
 export { freePort, portIsFree } from "./port.ts";
 export { readState, serverFiles, type ServerState } from "./state.ts";
-export { pinnedVersion, PINS, MIN_JAVA } from "./versions.ts";
+export { explainServerChoice, pinnedVersion, PINS, MIN_JAVA } from "./versions.ts";

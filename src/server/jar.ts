@@ -31,6 +31,10 @@ export interface ResolvedJar {
   version?: string;
   /** "jar" (given), "cache", "maven" or "maven-fallback". */
   source: string;
+  /** Why this server: the jar named, the version asked for, or the pin for the Java found. */
+  chosenBy: "jar" | "version" | "pin";
+  /** The version asked for (the pin or --conductor-version), when a version was resolved. */
+  requested?: string;
 }
 
 /** idflow's cache folder: IDFLOW_CACHE_DIR, else $XDG_CACHE_HOME/idflow, else ~/.cache/idflow. */
@@ -49,11 +53,12 @@ export async function resolveServerJar(opts: ResolveJarOptions): Promise<Resolve
       throw new ServerError(`the server jar ${jar} (from ${opts.jar ? "--jar" : "IDFLOW_CONDUCTOR_JAR"}) does not exist: fix the path, or leave it out to let idflow resolve Conductor through Maven`, 2, "no-jar");
     }
     const m = /conductor-server-(\d[\w.]*?)(?:-boot)?\.jar$/.exec(path.basename(jar));
-    return { jar, version: m?.[1], source: "jar" };
+    return { jar, version: m?.[1], source: "jar", chosenBy: "jar" };
   }
 
   const explicit = opts.version ?? env.IDFLOW_CONDUCTOR_VERSION;
   const requested = explicit ?? pinnedVersion(opts.javaMajor);
+  const chosen = { chosenBy: explicit ? ("version" as const) : ("pin" as const), requested };
   if (!/^[\w.-]+$/.test(requested)) {
     throw new ServerError(`--conductor-version "${requested}" is not a version such as 3.21.14`, 2, "bad-version");
   }
@@ -68,7 +73,7 @@ export async function resolveServerJar(opts: ResolveJarOptions): Promise<Resolve
 
   const cache = await readCache(env);
   const hit = cache[requested];
-  if (hit && existsSync(hit.jar)) return { jar: hit.jar, version: hit.version, source: "cache" };
+  if (hit && existsSync(hit.jar)) return { jar: hit.jar, version: hit.version, source: "cache", ...chosen };
 
   const mvn = findMaven(env);
   const onWait = (s: number) => say(`  still resolving through Maven (${s}s; the first download is ~400 MB)…`);
@@ -80,7 +85,7 @@ export async function resolveServerJar(opts: ResolveJarOptions): Promise<Resolve
   try {
     const jar = await attempt(requested);
     await writeCache(env, { ...cache, [requested]: { jar, version: requested } });
-    return { jar, version: requested, source: "maven" };
+    return { jar, version: requested, source: "maven", ...chosen };
   } catch (err) {
     if (!(err instanceof MavenResolveError)) throw err;
     firstFailure = err;
@@ -110,7 +115,7 @@ export async function resolveServerJar(opts: ResolveJarOptions): Promise<Resolve
       const jar = await attempt(version);
       say(`  using Conductor ${version}, the newest resolvable version not above ${requested}`);
       await writeCache(env, { ...cache, [requested]: { jar, version } });
-      return { jar, version, source: "maven-fallback" };
+      return { jar, version, source: "maven-fallback", ...chosen };
     } catch (err) {
       if (!(err instanceof MavenResolveError)) throw err;
     }

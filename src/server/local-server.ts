@@ -12,6 +12,7 @@ import { findJava } from "./java.ts";
 import { resolveServerJar } from "./jar.ts";
 import { tailLines } from "./logs.ts";
 import { freePort, portIsFree } from "./port.ts";
+import { explainServerChoice } from "./versions.ts";
 import { serverProperties } from "./properties.ts";
 import { isAlive, isOurServer, readState, removeState, serverFiles, writeState, type ServerState } from "./state.ts";
 
@@ -103,6 +104,9 @@ export async function startLocalServer(opts: StartOptions): Promise<StartResult>
     );
   }
   const resolved = await resolveServerJar({ javaMajor: java.major, jar: opts.jar, version: opts.conductorVersion, env, onProgress: say });
+  const choice = explainServerChoice({ ...resolved, java });
+  say(choice.why);
+  if (choice.newerLine) say(`  ${choice.newerLine}`);
 
   // 3. Config and log files.
   const memory = opts.memory ?? false;
@@ -156,6 +160,7 @@ export async function startLocalServer(opts: StartOptions): Promise<StartResult>
     dataFile: memory ? undefined : files.dataFile,
     logFile: files.logFile,
     configFile: files.configFile,
+    versionReason: choice.why,
     startedAt: new Date().toISOString(),
     status: "starting",
     foreground: foreground || undefined,

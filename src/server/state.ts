@@ -24,6 +24,8 @@ export interface ServerState {
   dataFile?: string;
   logFile: string;
   configFile: string;
+  /** Why this version runs (the jar named, the version asked for, or the pin for the Java found). */
+  versionReason?: string;
   startedAt: string;
   /** "starting" until /health answered, then "running". */
   status: "starting" | "running";

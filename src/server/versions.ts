@@ -46,3 +46,31 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/**
+ * Why this Conductor runs, in words for people: the jar named, the version asked for, or the
+ * newest release for the Java found; and, when an older Java holds the server on an older line,
+ * what to install for the newer one.
+ */
+export function explainServerChoice(opts: {
+  chosenBy: "jar" | "version" | "pin";
+  version?: string;
+  requested?: string;
+  java: { major: number; version: string; path: string; source: string };
+}): { why: string; newerLine?: string } {
+  const javaSaid = `Java ${opts.java.version} (${opts.java.path}, from ${opts.java.source})`;
+  const running = `Conductor ${opts.version ?? "(version unknown)"}`;
+  let why: string;
+  if (opts.chosenBy === "jar") why = `${running}: the jar named by --jar / IDFLOW_CONDUCTOR_JAR, on ${javaSaid}`;
+  else if (opts.chosenBy === "version") why = `${running}: asked for with --conductor-version / IDFLOW_CONDUCTOR_VERSION, on ${javaSaid}`;
+  else {
+    const fallback = opts.requested && opts.version && opts.requested !== opts.version ? ` (the pin ${opts.requested} is not on Maven, so the newest release below it)` : "";
+    why = `${running}: the newest release for ${javaSaid}${fallback}`;
+  }
+  const newest = PINS[0];
+  const newerLine =
+    opts.chosenBy === "pin" && opts.java.major < newest.minJava
+      ? `Conductor ${newest.version} (the current line) needs Java ${newest.minJava}+: install a JDK ${newest.minJava} or newer (e.g. Eclipse Temurin ${newest.minJava}) and point JAVA_HOME or IDFLOW_JAVA at it`
+      : undefined;
+  return { why, newerLine };
+}

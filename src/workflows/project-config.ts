@@ -12,6 +12,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { CONFIG_OPTIONS } from "../config.ts";
 import { issueAt } from "./load.ts";
 import { parseJsonSource } from "./source.ts";
 import type { Issue } from "./issues.ts";
@@ -29,7 +30,8 @@ export interface ProjectConfig {
 
 export const EMPTY_PROJECT_CONFIG: ProjectConfig = { externalTasks: [], externalWorkflows: [] };
 
-const KNOWN_KEYS = new Set(["$schema", "externalTasks", "externalWorkflows", "ownerEmail"]);
+/** Every key the file may hold is declared once, in src/config.ts (the rest of them configure the CLI and the runtime). */
+const KNOWN_KEYS = new Set(["$schema", ...CONFIG_OPTIONS.filter((d) => !d.notInFile).map((d) => d.key)]);
 
 export async function loadProjectConfig(root: string): Promise<{ config: ProjectConfig; issues: Issue[] }> {
   const abs = path.join(path.resolve(root), PROJECT_CONFIG_FILE);
@@ -56,7 +58,7 @@ export async function loadProjectConfig(root: string): Promise<{ config: Project
   }
   for (const key of Object.keys(obj)) {
     if (!KNOWN_KEYS.has(key)) {
-      issues.push(issueAt(source, `/${key}`, "warning", "config-unknown-key", `unknown key "${key}" (known: externalTasks, externalWorkflows, ownerEmail)`, "remove it or check its spelling"));
+      issues.push(issueAt(source, `/${key}`, "error", "config-unknown-key", `unknown key "${key}" (known: ${[...KNOWN_KEYS].slice(1).join(", ")})`, "remove it or check its spelling"));
     }
   }
   return { config, issues };

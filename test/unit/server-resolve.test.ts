@@ -6,6 +6,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { findJava, parseJavaVersion } from "../../src/server/java.ts";
 import { resolveServerJar } from "../../src/server/jar.ts";
+import { explainServerChoice } from "../../src/server/versions.ts";
 import { mavenErrors } from "../../src/server/maven.ts";
 import { ServerError } from "../../src/server/errors.ts";
 import { compareVersions, javaNeededBy, pinnedVersion } from "../../src/server/versions.ts";
@@ -57,7 +58,7 @@ describe("resolveServerJar", () => {
   test("a jar the user names: used as is; a missing one is a usage error", async () => {
     const jar = path.join(tmp, "conductor-server-3.21.14-boot.jar");
     writeFileSync(jar, "");
-    assert.deepEqual(await resolveServerJar({ javaMajor: 17, jar, env: { PATH: emptyBin } }), { jar, version: "3.21.14", source: "jar" });
+    assert.deepEqual(await resolveServerJar({ javaMajor: 17, jar, env: { PATH: emptyBin } }), { jar, version: "3.21.14", source: "jar", chosenBy: "jar" });
     await assert.rejects(resolveServerJar({ javaMajor: 17, jar: "/no/such.jar", env: {} }), (e: unknown) => e instanceof ServerError && e.exitCode === 2 && /\/no\/such\.jar \(from --jar\) does not exist/.test(e.message));
   });
 
@@ -83,7 +84,10 @@ describe("resolveServerJar", () => {
     assert.deepEqual(readLog(log), ["3.21.22:boot", "[0,3.21.22]:pom", "3.21.14:boot"]);
     assert.ok(progress.some((l) => /using Conductor 3\.21\.14, the newest resolvable version not above 3\.21\.22/.test(l)));
     const again = await resolveServerJar({ javaMajor: 17, env });
-    assert.deepEqual(again, { jar: r.jar, version: "3.21.14", source: "cache" });
+    assert.deepEqual(again, { jar: r.jar, version: "3.21.14", source: "cache", chosenBy: "pin", requested: "3.21.22" });
+    const said = explainServerChoice({ ...again, java: { major: 17, version: "17.0.15", path: "/usr/bin/java", source: "PATH" } });
+    assert.equal(said.why, "Conductor 3.21.14: the newest release for Java 17.0.15 (/usr/bin/java, from PATH) (the pin 3.21.22 is not on Maven, so the newest release below it)");
+    assert.match(said.newerLine!, /^Conductor 3\.32\.3 \(the current line\) needs Java 21\+: install a JDK 21 or newer .* JAVA_HOME or IDFLOW_JAVA/);
     assert.equal(readLog(log).length, 3, "the second call does not run Maven");
   });
 
@@ -156,3 +160,17 @@ function readLog(log: string): string[] {
     return [];
   }
 }
+
+describe("explainServerChoice", () => {
+  const java25 = { major: 25, version: "25.0.3", path: "/jdk25/bin/java", source: "JAVA_HOME" };
+  test("the pin on a current Java needs no advice; a named jar or version says so", () => {
+    assert.deepEqual(explainServerChoice({ chosenBy: "pin", version: "3.32.3", requested: "3.32.3", java: java25 }), {
+      why: "Conductor 3.32.3: the newest release for Java 25.0.3 (/jdk25/bin/java, from JAVA_HOME)",
+      newerLine: undefined,
+    });
+    assert.match(explainServerChoice({ chosenBy: "jar", version: "3.21.14", java: java25 }).why, /the jar named by --jar/);
+    const asked = explainServerChoice({ chosenBy: "version", version: "3.21.14", requested: "3.21.14", java: { ...java25, major: 17 } });
+    assert.match(asked.why, /asked for with --conductor-version/);
+    assert.equal(asked.newerLine, undefined, "a version the user asked for is not second-guessed");
+  });
+});

@@ -26,6 +26,8 @@ export const statusServerCommand: CommandModule<object, StatusArgs> = {
         pid: s.state?.pid,
         port: s.state?.port,
         version: s.version,
+        versionReason: s.state?.versionReason,
+        java: s.state?.java,
         memory: s.state?.memory,
         dataFile: s.state?.dataFile,
         logFile: s.state?.logFile,

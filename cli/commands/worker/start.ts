@@ -4,14 +4,15 @@
  * Exit 0 after a clean stop, 130 after a second signal, 2 for a usage mistake.
  */
 import type { ArgumentsCamelCase, CommandModule } from "yargs";
-import { projectPaths } from "../../../src/config.ts";
+import { resolveConfig } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
-import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "../../../src/log.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS, runWorkers } from "../../../src/runtime/handler.ts";
+import { createLogger, type LogFormat, type LogLevel } from "../../../src/log.ts";
+import { runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
 import { upload } from "../../../src/upload/upload.ts";
+import { configFlags, flagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
 
@@ -50,7 +51,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
   describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
   builder: (y) =>
-    y
+    configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"])
       .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
       .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
       .option("concurrency", { type: "number", describe: "most tasks running at once per worker (overrides decorator and env)" })
@@ -59,10 +60,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
       .option("domain", { type: "string", describe: "task domain to poll in, for every selected worker" })
       .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
       .option("exec-timeout", { type: "number", describe: "abort and fail an execution that runs longer, in seconds (0 = none)" })
-      .option("shutdown-grace", { type: "number", default: DEFAULT_SHUTDOWN_GRACE_MS / 1000, describe: "how long in-flight tasks may run on after the first Ctrl-C/SIGTERM, in seconds" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
-      .option("log-level", { choices: LOG_LEVELS, describe: "lowest log level written (default info)" })
-      .option("log-format", { choices: ["json", "pretty"] as const, describe: "log format (default: pretty on a terminal, json otherwise)" })
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
       .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs") as never,
@@ -71,26 +69,27 @@ export const startCommand: CommandModule<object, StartFlags> = {
 
 /** The body of `worker start`; `idflow dev` calls it with what it already discovered. */
 export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResult): Promise<void> {
-  const paths = projectPaths({ root: argv.root });
+  const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
+  const paths = { root: config.root, stateDir: config.stateDir };
   for (const [flag, v, min, max] of [
     ["--concurrency", argv.concurrency, 1, Infinity],
     ["--poll-interval", argv.pollInterval, 0, Infinity],
     ["--poll-timeout", argv.pollTimeout, 0, 5000],
     ["--exec-timeout", argv.execTimeout, 0, Infinity],
-    ["--shutdown-grace", argv.shutdownGrace, 0, Infinity],
   ] as const) {
     if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
       throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
     }
   }
-  const found = discovered ?? (await discover({ root: paths.root }));
+  const found = discovered ?? (await discover({ root: paths.root, workers: config.workers }));
   const loadErrors = found.errors.map((e) => e.message);
   const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
   for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
   if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
 
-  const logger = createLogger({ level: argv.logLevel ?? (argv.verbose ? "debug" : undefined), format: argv.logFormat });
-  const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+  const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
+  const logger = createLogger({ level: logLevel, format: config.logFormat });
+  const client = connect({ serverUrl: argv.serverUrl, root: argv.root, authFile: argv.authFile }, paths);
   if (argv.upload) {
     const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });
     const changed = report.entries.filter((e) => e.action !== "unchanged").length;
@@ -112,7 +111,7 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     overrides,
     stateDir: paths.stateDir,
     logger,
-    shutdownGraceMs: (argv.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS / 1000) * 1000,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
     exit: (code) => {
       client.close();
       process.exit(code);

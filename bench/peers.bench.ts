@@ -1,0 +1,189 @@
+/**
+ * `npm run bench -- peers [--quick] [...]`: idflow against the official SDKs and two hand-written
+ * loops, side by side on one real Conductor (SQLite), each as its own process on identical work
+ * (a no-op task in a one-task workflow; the same concurrency, poll interval, poll timeout and
+ * batch size). See bench/peers/measure.ts for the shapes and figures. Writes
+ * bench/results/peers-<server version>-<time>.json and prints Markdown tables (medians of the
+ * runs, ratio to idflow in parentheses).
+ *
+ *   --quick                 smoke mode: every contender, concurrency 10, a few seconds each
+ *   --runs N                runs per cell (default 3; quick 1)
+ *   --concurrency 1,10,50   levels (default 1,10,50)
+ *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
+ *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
+ *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
+ *   --require-all           exit 1 if any contender could not run
+ *   --out FILE              write the raw JSON there instead of bench/results/
+ * CONDUCTOR_SERVER_URL uses that server; otherwise a private one is started
+ * (IDFLOW_CONDUCTOR_JAR, or the pinned version; JAVA_HOME picks the JVM).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ConductorClient } from "../src/conductor/client.ts";
+import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
+import { CONTENDERS, type Contender, type WorkerSpec } from "./peers/contenders.ts";
+import { defineNoop, drain, startAndWarm, trickle, type WorkerProcess } from "./peers/measure.ts";
+import { markdown, type Cell } from "./peers/report.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const log = (line: string) => process.stderr.write(`[peers] ${line}\n`);
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    runs: { type: "string" },
+    concurrency: { type: "string" },
+    contenders: { type: "string" },
+    n: { type: "string" },
+    trickle: { type: "string" },
+    long: { type: "string" },
+    "require-all": { type: "boolean", default: false },
+    out: { type: "string" },
+  },
+  allowPositionals: false,
+});
+const quick = flags.quick!;
+const num = (v: string | undefined, d: number, what: string) => {
+  if (v === undefined) return d;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 0) {
+    log(`--${what} must be a whole number >= 0, got ${v}`);
+    process.exit(2);
+  }
+  return x;
+};
+const runs = num(flags.runs, quick ? 1 : 3, "runs");
+const levels = (flags.concurrency ?? (quick ? "10" : "1,10,50")).split(",").map((s) => num(s, 1, "concurrency"));
+const drainN = num(flags.n, quick ? 60 : 2000, "n");
+const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
+const longN = num(flags.long, quick ? 0 : 20_000, "long");
+const warmN = quick ? 10 : 200;
+const POLL_INTERVAL_MS = 100;
+const POLL_TIMEOUT_MS = 100;
+const TRICKLE_EVERY_MS = 50;
+const wanted = flags.contenders?.split(",");
+const unknown = wanted?.filter((w) => !CONTENDERS.some((c) => c.id === w)) ?? [];
+if (unknown.length) {
+  log(`unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDERS.map((c) => c.id).join(", ")}`);
+  process.exit(2);
+}
+const contenders = CONTENDERS.filter((c) => !wanted || wanted.includes(c.id));
+
+// Each contender installs or explains itself before the server starts.
+const ready: Contender[] = [];
+const skipped: Record<string, string> = {};
+for (const c of contenders) {
+  const why = c.prepare(log);
+  if (why) {
+    skipped[c.id] = why;
+    log(`SKIPPED ${c.id}: ${why}`);
+  } else ready.push(c);
+}
+if (flags["require-all"] && Object.keys(skipped).length > 0) {
+  log(`--require-all: ${Object.keys(skipped).length} contender(s) cannot run here`);
+  process.exit(1);
+}
+
+let serverDir: string | undefined;
+let url = process.env.CONDUCTOR_SERVER_URL;
+if (!url) {
+  serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-peers-server-"));
+  log("starting a private Conductor (SQLite) for the benchmark...");
+  const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
+  url = r.state.url;
+}
+const client = new ConductorClient({ serverUrl: url });
+const serverVersion = (await client.serverVersion()) ?? "unknown";
+const load = os.loadavg();
+log(`Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}, trickle ${trickleN}, long ${longN}`);
+
+const stamp = Date.now().toString(36);
+const cells: Cell[] = [];
+const cell = (shape: Cell["shape"], concurrency: number, contender: string) => {
+  let c = cells.find((x) => x.shape === shape && x.concurrency === concurrency && x.contender === contender);
+  if (!c) cells.push((c = { shape, concurrency, contender, runs: [] }));
+  return c;
+};
+const failures: string[] = [];
+let seq = 0;
+
+async function session(c: Contender, concurrency: number, body: (w: WorkerProcess, wf: string) => Promise<void>): Promise<void> {
+  const taskName = `bp_${stamp}_${seq++}_${c.id.replace(/-/g, "_")}_${concurrency}`;
+  const wf = await defineNoop(client, taskName);
+  const spec: WorkerSpec = { serverUrl: url!, taskName, concurrency, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS };
+  let w: WorkerProcess | undefined;
+  try {
+    w = await startAndWarm(client, c, spec, wf, warmN);
+    await body(w, wf);
+  } catch (err) {
+    const msg = `${c.id} c=${concurrency}: ${(err as Error).message}`;
+    failures.push(msg);
+    log(`FAILED ${msg}`);
+  } finally {
+    await w?.stop();
+  }
+}
+
+try {
+  if (!quick && ready.some((c) => c.id === "loop-post")) {
+    // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
+    log("warming the server (1000 tasks, not recorded)...");
+    await session(ready.find((c) => c.id === "loop-post")!, 10, (w, wf) => drain(client, w, wf, 1000).then(() => undefined));
+  }
+  for (let run = 1; run <= runs; run++) {
+    for (const concurrency of levels) {
+      for (const c of ready) {
+        await session(c, concurrency, async (w, wf) => {
+          if (drainN > 0) {
+            const d = await drain(client, w, wf, drainN);
+            cell("drain", concurrency, c.id).runs.push({ ...d });
+            log(`run ${run} c=${concurrency} ${c.id} drain: ${JSON.stringify(d)}`);
+          }
+          if (trickleN > 0) {
+            const t = await trickle(client, w, wf, trickleN, TRICKLE_EVERY_MS);
+            cell("trickle", concurrency, c.id).runs.push({ ...t });
+            log(`run ${run} c=${concurrency} ${c.id} trickle: ${JSON.stringify(t)}`);
+          }
+        });
+      }
+    }
+  }
+  if (longN > 0) {
+    for (const c of ready) {
+      await session(c, 10, async (w, wf) => {
+        const d = await drain(client, w, wf, longN);
+        cell("long", 10, c.id).runs.push({ ...d });
+        log(`long c=10 ${c.id}: ${JSON.stringify(d)}`);
+      });
+    }
+  }
+} finally {
+  client.close();
+  if (serverDir) {
+    await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+    rmSync(serverDir, { recursive: true, force: true });
+  }
+}
+
+const table = markdown(cells);
+const result = {
+  date: new Date().toISOString(),
+  command: `npm run bench -- peers ${process.argv.slice(2).join(" ")}`.trim(),
+  server: { url, version: serverVersion },
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, loadAverageAtStart: load, loadAverageAtEnd: os.loadavg() },
+  settings: { runs, levels, drainN, trickleN, trickleEveryMs: TRICKLE_EVERY_MS, longN, warmN, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS, batch: "the free slots (concurrency - in flight)" },
+  contenders: Object.fromEntries(contenders.map((c) => [c.id, skipped[c.id] ? { describe: c.describe, skipped: skipped[c.id] } : { describe: c.describe }])),
+  cells,
+  failures,
+};
+mkdirSync(flags.out ? path.dirname(path.resolve(flags.out)) : path.join(here, "results"), { recursive: true });
+const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `peers-${serverVersion}-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
+writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
+console.log(table);
+for (const [id, why] of Object.entries(skipped)) console.log(`skipped ${id}: ${why}`);
+for (const f of failures) console.log(`FAILED ${f}`);
+log(`raw figures: ${path.relative(process.cwd(), file)}; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+process.exit(failures.length > 0 || (flags["require-all"] && Object.keys(skipped).length > 0) ? 1 : 0);

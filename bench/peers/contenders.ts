@@ -1,0 +1,143 @@
+/**
+ * The contenders of the peers benchmark: each is started as its own process (as its users run
+ * it) on a task name, a concurrency, a poll interval and a poll timeout, the same for all.
+ * `prepare()` installs what a contender needs (the Python SDK's virtual environment) or says
+ * why it cannot run (`worker exec` before it exists).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const cliBin = path.join(repo, "cli/bin.js");
+const workers = path.join(here, "workers");
+/** The Python SDK's virtual environment, created by the bench (gitignored). */
+export const VENV = path.join(repo, "bench/.venv");
+/** The Python SDK release measured (pinned so runs compare). */
+export const PYTHON_SDK = "conductor-python==2.0.0";
+
+export interface WorkerSpec {
+  serverUrl: string;
+  taskName: string;
+  concurrency: number;
+  pollIntervalMs: number;
+  pollTimeoutMs: number;
+}
+
+export interface Contender {
+  id: string;
+  /** One line: what runs. */
+  describe: string;
+  /** Undefined when ready; else why it cannot run here. May install (venv). */
+  prepare(log: (line: string) => void): string | undefined;
+  start(spec: WorkerSpec): ChildProcess;
+}
+
+function benchEnv(spec: WorkerSpec): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CONDUCTOR_SERVER_URL: spec.serverUrl,
+    BENCH_TASK_NAME: spec.taskName,
+    BENCH_CONCURRENCY: String(spec.concurrency),
+    BENCH_POLL_INTERVAL_MS: String(spec.pollIntervalMs),
+    BENCH_POLL_TIMEOUT_MS: String(spec.pollTimeoutMs),
+  };
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = repo): ChildProcess {
+  // stdout is ignored (no contender needs it); stderr is kept for the error report.
+  return spawn(cmd, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function execAvailable(): string | undefined {
+  // yargs answers --help for an unknown subcommand with the group's help (exit 0): look for the command in it.
+  const r = spawnSync(process.execPath, [cliBin, "worker", "--help"], { encoding: "utf8", timeout: 60_000 });
+  return /idflow worker exec\b/.test(r.stdout + r.stderr) ? undefined : "`idflow worker exec` is not in this build yet (issue 9): skipped";
+}
+
+function python(): string {
+  return path.join(VENV, "bin", "python");
+}
+
+let venvChecked: string | undefined | null = null;
+function prepareVenv(log: (line: string) => void): string | undefined {
+  if (venvChecked !== null) return venvChecked;
+  const check = () => spawnSync(python(), ["-c", "import conductor.client.automator.task_handler"], { encoding: "utf8" });
+  if (!existsSync(python()) || check().status !== 0) {
+    log(`creating ${path.relative(repo, VENV)} and installing ${PYTHON_SDK} (once)...`);
+    const mk = spawnSync("python3", ["-m", "venv", VENV], { encoding: "utf8", stdio: ["ignore", "inherit", "inherit"] });
+    if (mk.status !== 0) return (venvChecked = `python3 -m venv ${VENV} failed (exit ${mk.status ?? mk.error?.message}): install python3 with the venv module`);
+    const pip = spawnSync(python(), ["-m", "pip", "install", "--disable-pip-version-check", "-q", PYTHON_SDK], { encoding: "utf8", stdio: ["ignore", "inherit", "inherit"], timeout: 600_000 });
+    if (pip.status !== 0) return (venvChecked = `pip install ${PYTHON_SDK} into ${VENV} failed (exit ${pip.status ?? pip.error?.message})`);
+    const again = check();
+    if (again.status !== 0) return (venvChecked = `the Python SDK does not import after installing: ${again.stderr.trim().split("\n").pop()}`);
+  }
+  return (venvChecked = undefined);
+}
+
+function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): ChildProcess {
+  const args = [
+    cliBin, "worker", "start", "--root", path.join(here, "idflow-project"), "--worker", spec.taskName,
+    "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency),
+    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs), "--log-level", "warn", "--log-format", "json",
+  ];
+  return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
+}
+
+function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
+  const program = path.join(workers, persistent ? "exec_noop_lines.py" : "exec_noop.py");
+  const args = [
+    cliBin, "worker", "exec", "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency), "--count", String(spec.concurrency),
+    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs),
+    ...(persistent ? ["--persistent"] : []), spec.taskName, "python3", program,
+  ];
+  return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
+}
+
+export const CONTENDERS: Contender[] = [
+  {
+    id: "idflow",
+    describe: "idflow worker start (TypeScript no-op task)",
+    prepare: () => undefined,
+    start: (s) => idflowStart(s),
+  },
+  {
+    id: "js-sdk",
+    describe: "@io-orkes/conductor-javascript TaskHandler, worker object",
+    prepare: () => (existsSync(path.join(repo, "node_modules/@io-orkes/conductor-javascript/package.json")) ? undefined : "@io-orkes/conductor-javascript is not installed: run npm ci"),
+    start: (s) => run(process.execPath, [path.join(workers, "js-sdk-worker.mjs")], benchEnv(s)),
+  },
+  {
+    id: "python-sdk",
+    describe: `${PYTHON_SDK} TaskHandler, @worker_task`,
+    prepare: prepareVenv,
+    start: (s) => run(python(), [path.join(workers, "python_sdk_worker.py")], benchEnv(s)),
+  },
+  {
+    id: "exec-per-task",
+    describe: "idflow worker exec, one Python process per task",
+    prepare: execAvailable,
+    start: (s) => idflowExec(s, false),
+  },
+  {
+    id: "exec-persistent",
+    describe: "idflow worker exec --persistent, one Python process per slot",
+    prepare: execAvailable,
+    start: (s) => idflowExec(s, true),
+  },
+  {
+    id: "loop-post",
+    describe: "hand-written loop: batch poll + POST /tasks",
+    prepare: () => undefined,
+    start: (s) => run(process.execPath, [path.join(workers, "loop-worker.mjs")], { ...benchEnv(s), BENCH_PROTOCOL: "post" }),
+  },
+  {
+    id: "loop-v2",
+    describe: "hand-written loop: batch poll + update-v2 chaining",
+    prepare: () => undefined,
+    start: (s) => run(process.execPath, [path.join(workers, "loop-worker.mjs")], { ...benchEnv(s), BENCH_PROTOCOL: "v2" }),
+  },
+];

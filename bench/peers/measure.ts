@@ -1,0 +1,246 @@
+/**
+ * One measurement of one contender against the real Conductor: start its worker process, warm
+ * it up, then a drain (tasks queued while the worker is stopped with SIGSTOP, timed from
+ * SIGCONT to the last task's endTime) and/or a trickle (one workflow every `everyMs`: pickup
+ * latency = startTime - scheduledTime, Conductor's own timestamps). Completion is counted by
+ * the task's status (a workflow can stay RUNNING after its task completed until the sweeper
+ * reaches it). CPU and RSS are the worker's whole process tree, from /proc.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { ConductorClient } from "../../src/conductor/client.ts";
+import type { Task } from "../../src/conductor/types.ts";
+import type { Contender, WorkerSpec } from "./contenders.ts";
+import { RssSampler, treeStats, treeUsage } from "./proc-tree.ts";
+
+export interface DrainFigures {
+  tasks: number;
+  seconds: number;
+  tasksPerSecond: number;
+  cpuMsPerTask: number;
+  peakRssMb: number;
+  /** RSS at the end minus RSS when the drain began (after warm-up), MB. */
+  rssGrowthMb: number;
+}
+
+export interface TrickleFigures {
+  tasks: number;
+  pickupP50Ms: number;
+  pickupP99Ms: number;
+  /** Worker CPU over the trickle window (idle polling included) per task. */
+  cpuMsPerTask: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Run `fn` over `items` with at most `width` at once. */
+async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function defineNoop(client: ConductorClient, taskName: string): Promise<string> {
+  await client.registerTaskDefs([{ name: taskName, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
+  const wf = `${taskName}_wf`;
+  await client.upsertWorkflowDefs([{ name: wf, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name: taskName, taskReferenceName: "t", type: "SIMPLE" }] }]);
+  return wf;
+}
+
+/** Start n workflows, `width` at once; returns their ids. */
+export function startWorkflows(client: ConductorClient, wf: string, n: number, width = 4): Promise<string[]> {
+  return pool(Array.from({ length: n }, (_, i) => i), width, () => client.startWorkflow(wf, {}));
+}
+
+/** The workflows' (only) task once it is terminal; waits for stragglers up to `timeoutMs`. */
+export async function finishedTasks(client: ConductorClient, ids: string[], timeoutMs: number): Promise<Task[]> {
+  const deadline = Date.now() + timeoutMs;
+  return pool(ids, 4, async (id) => {
+    for (;;) {
+      const w = await client.getWorkflow(id, true);
+      const t = w.tasks?.[0];
+      if (t && t.status === "COMPLETED") return t;
+      if (t && ["FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED"].includes(String(t.status))) {
+        throw new Error(`task ${t.taskId} of workflow ${id} ended ${t.status}: ${t.reasonForIncompletion ?? ""}`);
+      }
+      if (Date.now() > deadline) throw new Error(`workflow ${id}: its task is still ${t?.status ?? "not scheduled"} after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  });
+}
+
+async function waitQueueEmpty(client: ConductorClient, taskName: string, timeoutMs: number, worker: WorkerProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await client.queueSize(taskName)) > 0) {
+    worker.assertAlive();
+    if (Date.now() > deadline) throw new Error(`${worker.contender.id}: the queue of ${taskName} is not empty after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** CPU samples of the tree, timestamped, so a window can be cut at Conductor's end time. */
+class CpuTrace {
+  readonly samples: Array<{ at: number; cpuMs: number }> = [];
+  private timer: NodeJS.Timeout;
+  constructor(private readonly pid: number, everyMs = 100) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+  sample(): number {
+    const cpuMs = treeUsage(this.pid).cpuMs;
+    this.samples.push({ at: Date.now(), cpuMs });
+    return cpuMs;
+  }
+  /** The first sample taken at or after `at` (or the latest). */
+  at(at: number): number {
+    return (this.samples.find((s) => s.at >= at) ?? this.samples[this.samples.length - 1]).cpuMs;
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+export class WorkerProcess {
+  readonly child: ChildProcess;
+  private stderr = "";
+  private exited?: number | null;
+  readonly rss: RssSampler;
+  constructor(readonly contender: Contender, readonly spec: WorkerSpec) {
+    this.child = contender.start(spec);
+    this.child.stderr?.on("data", (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.child.on("exit", (code, sig) => (this.exited = code ?? (sig ? -1 : null)));
+    this.rss = new RssSampler(this.child.pid!);
+  }
+  assertAlive(): void {
+    if (this.exited !== undefined) throw new Error(`${this.contender.id} exited (${this.exited}) early:\n${this.stderr}`);
+  }
+  /** Every pid of the tree gets the signal (Python's TaskHandler runs worker processes). */
+  signalTree(sig: NodeJS.Signals): void {
+    for (const s of treeStats(this.child.pid!)) {
+      try {
+        process.kill(s.pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  async stop(): Promise<void> {
+    this.rss.stop();
+    if (this.exited !== undefined) return;
+    const pids = treeStats(this.child.pid!).map((s) => s.pid);
+    const gone = new Promise<void>((r) => this.child.once("exit", () => r()));
+    this.child.kill("SIGTERM");
+    if (await Promise.race([gone.then(() => true), sleep(10_000).then(() => false)])) {
+      // The root exited; make sure no child of it lingers.
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+      return;
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    await gone;
+  }
+  get lastStderr(): string {
+    return this.stderr;
+  }
+}
+
+/** Start the worker and run `n` warm-up tasks through it (proves it works; warms JIT and connections). */
+export async function startAndWarm(client: ConductorClient, contender: Contender, spec: WorkerSpec, wf: string, n: number): Promise<WorkerProcess> {
+  const w = new WorkerProcess(contender, spec);
+  try {
+    const ids = await startWorkflows(client, wf, n);
+    await waitQueueEmpty(client, spec.taskName, 120_000, w);
+    await finishedTasks(client, ids, 60_000);
+    return w;
+  } catch (err) {
+    await w.stop();
+    throw new Error(`${contender.id}: warm-up failed: ${(err as Error).message}\n${w.lastStderr}`);
+  }
+}
+
+export async function drain(client: ConductorClient, w: WorkerProcess, wf: string, n: number): Promise<DrainFigures> {
+  w.signalTree("SIGSTOP");
+  let ids: string[];
+  try {
+    ids = await startWorkflows(client, wf, n, 8);
+  } catch (err) {
+    w.signalTree("SIGCONT");
+    throw err;
+  }
+  const rss0 = w.rss.sample();
+  const trace = new CpuTrace(w.child.pid!);
+  const cpu0 = trace.sample();
+  const t0 = Date.now();
+  w.signalTree("SIGCONT");
+  try {
+    await waitQueueEmpty(client, w.spec.taskName, 30 * 60_000, w);
+    const tasks = await finishedTasks(client, ids, 120_000);
+    const t1 = Math.max(...tasks.map((t) => t.endTime ?? 0));
+    const cpu1 = trace.at(t1);
+    const { peak, last } = { peak: w.rss.peak, last: w.rss.sample() };
+    const seconds = (t1 - t0) / 1000;
+    return {
+      tasks: n,
+      seconds: +seconds.toFixed(2),
+      tasksPerSecond: +(n / seconds).toFixed(1),
+      cpuMsPerTask: +((cpu1 - cpu0) / n).toFixed(3),
+      peakRssMb: +(peak / 2 ** 20).toFixed(1),
+      rssGrowthMb: +((last - rss0) / 2 ** 20).toFixed(1),
+    };
+  } finally {
+    trace.stop();
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export async function trickle(client: ConductorClient, w: WorkerProcess, wf: string, n: number, everyMs: number): Promise<TrickleFigures> {
+  const trace = new CpuTrace(w.child.pid!);
+  const cpu0 = trace.sample();
+  const t0 = Date.now();
+  const starts: Array<Promise<string>> = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const due = t0 + i * everyMs;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      w.assertAlive();
+      starts.push(client.startWorkflow(wf, {}));
+    }
+    const ids = await Promise.all(starts);
+    const tasks = await finishedTasks(client, ids, 120_000);
+    const t1 = Math.max(...tasks.map((t) => t.endTime ?? 0));
+    const cpu1 = trace.at(t1);
+    const pickup = tasks.map((t) => (t.startTime ?? 0) - (t.scheduledTime ?? 0)).sort((a, b) => a - b);
+    return {
+      tasks: n,
+      pickupP50Ms: percentile(pickup, 50),
+      pickupP99Ms: percentile(pickup, 99),
+      cpuMsPerTask: +((cpu1 - cpu0) / n).toFixed(3),
+    };
+  } finally {
+    trace.stop();
+  }
+}

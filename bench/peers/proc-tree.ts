@@ -1,0 +1,114 @@
+/**
+ * CPU time and resident memory of a whole process tree, read from /proc (Linux), so every
+ * contender is measured alike whatever it spawns (Python's TaskHandler forks workers, `worker
+ * exec` runs a program per task). CPU counts the live processes' own and reaped children's
+ * time (utime+stime+cutime+cstime), so short-lived children are included once they are waited
+ * for; RSS is the sum of VmRSS over the live processes.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+const PAGE = (() => {
+  try {
+    return Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim()) || 4096;
+  } catch {
+    return 4096;
+  }
+})();
+
+interface Stat {
+  pid: number;
+  ppid: number;
+  ticks: number;
+  rssPages: number;
+}
+
+function readStat(pid: number): Stat | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    // rest[0] is field 3 (state); field n is rest[n - 3].
+    const f = (n: number) => Number(rest[n - 3]);
+    return { pid, ppid: f(4), ticks: f(14) + f(15) + f(16) + f(17), rssPages: f(24) };
+  } catch {
+    return undefined; // exited meanwhile
+  }
+}
+
+/** The pids of `root` and all its descendants, alive now. */
+export function treeStats(root: number): Stat[] {
+  const all: Stat[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
+    const st = readStat(Number(d));
+    if (st) all.push(st);
+  }
+  const children = new Map<number, Stat[]>();
+  for (const s of all) {
+    const list = children.get(s.ppid);
+    if (list) list.push(s);
+    else children.set(s.ppid, [s]);
+  }
+  const rootStat = all.find((s) => s.pid === root);
+  if (!rootStat) return [];
+  const out: Stat[] = [];
+  const stack = [rootStat];
+  while (stack.length) {
+    const s = stack.pop()!;
+    out.push(s);
+    stack.push(...(children.get(s.pid) ?? []));
+  }
+  return out;
+}
+
+export interface TreeUsage {
+  /** CPU time of the tree so far (user + system, reaped children included), ms. */
+  cpuMs: number;
+  /** Resident memory of the live processes, bytes. */
+  rssBytes: number;
+  processes: number;
+}
+
+export function treeUsage(root: number): TreeUsage {
+  const st = treeStats(root);
+  let ticks = 0;
+  let pages = 0;
+  for (const s of st) {
+    ticks += s.ticks;
+    pages += s.rssPages;
+  }
+  return { cpuMs: (ticks * 1000) / CLK_TCK, rssBytes: pages * PAGE, processes: st.length };
+}
+
+/** Samples a tree's RSS at an interval, keeping the peak; stop() returns the last reading too. */
+export class RssSampler {
+  peak = 0;
+  last = 0;
+  private timer: NodeJS.Timeout;
+  constructor(private readonly root: number, everyMs = 250) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+    this.sample();
+  }
+  sample(): number {
+    const { rssBytes } = treeUsage(this.root);
+    if (rssBytes > 0) {
+      this.last = rssBytes;
+      if (rssBytes > this.peak) this.peak = rssBytes;
+    }
+    return rssBytes;
+  }
+  stop(): { peak: number; last: number } {
+    clearInterval(this.timer);
+    this.sample();
+    return { peak: this.peak, last: this.last };
+  }
+}

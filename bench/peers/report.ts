@@ -1,0 +1,53 @@
+/** Medians per cell and ratios to idflow, as a Markdown table (for docs/performance.md) and JSON. */
+
+export interface Cell {
+  shape: "drain" | "trickle" | "long";
+  concurrency: number;
+  contender: string;
+  runs: Array<Record<string, number>>;
+}
+
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function medians(cell: Cell): Record<string, number> {
+  const keys = Object.keys(cell.runs[0] ?? {});
+  return Object.fromEntries(keys.map((k) => [k, +median(cell.runs.map((r) => r[k])).toFixed(3)]));
+}
+
+const COLUMNS: Record<Cell["shape"], Array<[string, string]>> = {
+  drain: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["peakRssMb", "peak RSS MB"]],
+  trickle: [["pickupP50Ms", "pickup p50 ms"], ["pickupP99Ms", "pickup p99 ms"], ["cpuMsPerTask", "CPU ms/task"]],
+  long: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["peakRssMb", "peak RSS MB"], ["rssGrowthMb", "RSS growth MB"]],
+};
+
+const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) : "-");
+
+/** One Markdown table per shape; each figure "value (ratio to idflow)". */
+export function markdown(cells: Cell[]): string {
+  const out: string[] = [];
+  for (const shape of ["drain", "trickle", "long"] as const) {
+    const mine = cells.filter((c) => c.shape === shape && c.runs.length > 0);
+    if (mine.length === 0) continue;
+    const cols = COLUMNS[shape];
+    out.push(`\n### ${shape}\n`);
+    out.push(`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`);
+    out.push(`|---|---|---|${cols.map(() => "---").join("|")}|`);
+    for (const c of mine) {
+      const m = medians(c);
+      const base = mine.find((x) => x.concurrency === c.concurrency && x.contender === "idflow");
+      const b = base ? medians(base) : undefined;
+      const figs = cols.map(([k]) => {
+        const v = m[k];
+        const r = b && b[k] ? v / b[k] : NaN;
+        return c.contender === "idflow" || !Number.isFinite(r) ? fmt(v) : `${fmt(v)} (${r.toFixed(2)}×)`;
+      });
+      out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${figs.join(" | ")} |`);
+    }
+  }
+  return out.join("\n") + "\n";
+}

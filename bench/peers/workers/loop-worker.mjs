@@ -1,0 +1,96 @@
+// A minimal hand-written worker: the floor the server allows. No framework, one keep-alive
+// HTTP agent, a no-op task. Two protocols (BENCH_PROTOCOL):
+//   post: batch poll for the free slots, then POST /tasks for each result;
+//   v2:   batch poll for the free slots, then POST /tasks/update-v2 for each result, which
+//         hands back the slot's next task (chaining) until it answers 204.
+// While tasks flow it polls with a 0 ms server wait; after an empty poll it long-polls for one
+// task (BENCH_POLL_TIMEOUT_MS) and sleeps BENCH_POLL_INTERVAL_MS. Stops on SIGTERM.
+import http from "node:http";
+
+const base = new URL(process.env.CONDUCTOR_SERVER_URL.replace(/\/+$/, "").replace(/\/api$/, "") + "/api/");
+const taskType = process.env.BENCH_TASK_NAME;
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 1);
+const pollIntervalMs = Number(process.env.BENCH_POLL_INTERVAL_MS ?? 100);
+const pollTimeoutMs = Number(process.env.BENCH_POLL_TIMEOUT_MS ?? 100);
+const protocol = process.env.BENCH_PROTOCOL ?? "post";
+const workerId = `loop-${protocol}-${process.pid}`;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency + 2 });
+
+function request(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(new URL(path, base), { method, agent, headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {} }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (res.statusCode >= 400) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
+        else resolve({ status: res.statusCode, text });
+      });
+    });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+let stopping = false;
+let inFlight = 0;
+let wake;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function runSlot(task) {
+  inFlight++;
+  try {
+    while (task) {
+      const result = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId, status: "COMPLETED", outputData: {} };
+      if (protocol === "v2" && !stopping) {
+        const r = await request("POST", "tasks/update-v2", result);
+        task = r.status === 200 && r.text ? JSON.parse(r.text) : undefined;
+      } else {
+        await request("POST", "tasks", result);
+        task = undefined;
+      }
+    }
+  } catch (err) {
+    console.error(String(err));
+  } finally {
+    inFlight--;
+    wake?.();
+  }
+}
+
+async function loop() {
+  let busy = false;
+  while (!stopping) {
+    const free = concurrency - inFlight;
+    if (free <= 0) {
+      await new Promise((r) => (wake = r));
+      wake = undefined;
+      continue;
+    }
+    const count = busy ? free : 1;
+    const timeout = busy && free > 1 ? 0 : pollTimeoutMs;
+    let tasks = [];
+    try {
+      const r = await request("GET", `tasks/poll/batch/${encodeURIComponent(taskType)}?workerid=${workerId}&count=${count}&timeout=${timeout}`);
+      tasks = r.text ? JSON.parse(r.text) : [];
+    } catch (err) {
+      console.error(String(err));
+      await sleep(pollIntervalMs);
+      continue;
+    }
+    for (const t of tasks) void runSlot(t);
+    busy = tasks.length > 0;
+    if (!busy) await sleep(pollIntervalMs);
+  }
+}
+
+process.on("SIGTERM", async () => {
+  stopping = true;
+  wake?.();
+  while (inFlight > 0) await sleep(10);
+  process.exit(0);
+});
+console.error(`loop worker (${protocol}) polling ${taskType}, concurrency ${concurrency}`);
+void loop();
