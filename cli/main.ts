@@ -48,8 +48,8 @@ export function globalOptions<T>(y: Argv<T>) {
     .option("json", { type: "boolean", default: false, describe: "machine-readable output on stdout" });
 }
 
-/** The whole command line, every command registered (`width`: help wrap width). */
-export function buildCli(argv: string[], width = helpWidth()) {
+/** The whole command line, every command registered (`width`: help wrap width; null: no wrapping). */
+export function buildCli(argv: string[], width: number | null = helpWidth()) {
   return globalOptions(yargs(argv))
     .scriptName("idflow")
     .usage("$0 <command>\n\nConductor task workers in TypeScript: a task is a function in a folder.")

@@ -11,8 +11,8 @@ import { buildCli } from "../../cli/main.ts";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../cli/bin.js");
 
-/** The help text of `idflow <command...> --help` at `width` columns, in process (nothing printed, no exit). */
-function help(command: string[], width: number): Promise<string> {
+/** The help text of `idflow <command...> --help` at `width` columns (null: unwrapped), in process (nothing printed, no exit). */
+function help(command: string[], width: number | null): Promise<string> {
   const args = [...command, "--help"];
   return new Promise((resolve, reject) => {
     buildCli(args, width)
@@ -25,7 +25,7 @@ function help(command: string[], width: number): Promise<string> {
 async function allCommands(): Promise<string[][]> {
   const found: string[][] = [[]];
   for (let i = 0; i < found.length; i++) {
-    const text = await help(found[i]!, 10_000);
+    const text = await help(found[i]!, null);
     const section = text.split(/^Commands:$/m)[1]?.split(/^\S/m)[0] ?? "";
     for (const line of section.split("\n")) {
       const m = /^\s+idflow\s+(.+?)\s{2,}/.exec(line);
@@ -51,7 +51,7 @@ describe("idflow help", async () => {
   for (const width of [80, 100]) {
     test(`no word is cut at ${width} columns`, async () => {
       for (const command of commands) {
-        const wide = words(await help(command, 10_000));
+        const wide = words(await help(command, null));
         const text = await help(command, width);
         const cut = [...words(text)].filter((w) => !wide.has(w));
         assert.deepEqual(cut, [], `idflow ${command.join(" ")} --help at ${width} columns cuts words:\n${text}`);
@@ -63,7 +63,7 @@ describe("idflow help", async () => {
   test("every duration flag says its unit (in its name or as 'in seconds' / 'in milliseconds')", async () => {
     const seen: string[] = [];
     for (const command of commands) {
-      for (const line of (await help(command, 10_000)).split("\n")) {
+      for (const line of (await help(command, null)).split("\n")) {
         const m = /^\s+(--[\w-]+)(?:,\s+-\w)?\s{2,}(.*\[number\].*)$/.exec(line) ?? /^\s+-\w,\s+(--[\w-]+)\s{2,}(.*\[number\].*)$/.exec(line);
         if (!m) continue;
         const [, flag, rest] = m as unknown as [string, string, string];
