@@ -1,7 +1,5 @@
-// Entry of an isolation "thread" worker: make tsx load TypeScript in this thread, then run
-// thread-entry. "./thread-entry.js" is the compiled file in dist/; in the repository tsx
-// resolves it to thread-entry.ts beside this file.
+// Entry of an isolation "thread" worker: make tsx load TypeScript in this thread, then run thread-entry.ts.
 import { register } from "tsx/esm/api";
 
 register();
-await import("./thread-entry.js");
+await import("./thread-entry.ts");
