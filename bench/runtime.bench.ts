@@ -12,29 +12,27 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../src/conductor/client.ts";
 import { runWorkers } from "../src/runtime/handler.ts";
-import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import type { Registration } from "../src/task/registration.ts";
+import { benchServer } from "./server.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // A freshly started JVM is slow for its first thousand requests (JIT): a warm-up round, not
 // recorded, keeps that out of the first measured level.
-const levels: Array<{ concurrency: number; n: number; warmup?: boolean }> = [
-  { concurrency: 10, n: Number(process.env.BENCH_WARMUP ?? 1000), warmup: true },
-  { concurrency: 1, n: Number(process.env.BENCH_N_1 ?? 300) },
-  { concurrency: 10, n: Number(process.env.BENCH_N ?? 2000) },
-  { concurrency: 50, n: Number(process.env.BENCH_N ?? 2000) },
+// Each level runs three times in the same run: the result spool with fdatasync per batch (the
+// default), the spool without fdatasync (page cache only), and no spool at all (the baseline),
+// so the cost of durability is compared under the same load.
+type Spool = "fsync" | "nosync" | "off";
+const levels: Array<{ concurrency: number; n: number; warmup?: boolean; spool: Spool }> = [
+  { concurrency: 10, n: Number(process.env.BENCH_WARMUP ?? 1000), warmup: true, spool: "fsync" },
+  ...[1, 10, 50].flatMap((concurrency) =>
+    (["fsync", "nosync", "off"] as const).map((spool) => ({ concurrency, spool, n: concurrency === 1 ? Number(process.env.BENCH_N_1 ?? 300) : Number(process.env.BENCH_N ?? 2000) })),
+  ),
 ];
 
-let serverDir: string | undefined;
-let url = process.env.CONDUCTOR_SERVER_URL;
-if (!url) {
-  serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-bench-"));
-  console.error("starting a private Conductor for the benchmark...");
-  const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
-  url = r.state.url;
-}
+const server = await benchServer();
+const url = server.url;
 const client = new ConductorClient({ serverUrl: url });
-const rows: Array<Record<string, number>> = [];
+const rows: Array<Record<string, number | string>> = [];
 try {
   for (const level of levels) {
     const concurrency = level.concurrency;
@@ -51,7 +49,7 @@ try {
     const reg: Registration = { name, options: { name, concurrency }, fn: async () => ({}), sourceFile: fileURLToPath(import.meta.url) };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const run = await runWorkers({ client, registrations: [reg], stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")), handleSignals: false });
+    const run = await runWorkers({ client, registrations: [reg], stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")), handleSignals: false, spoolFsync: level.spool === "fsync", spoolOff: level.spool === "off" });
     for (let last = Date.now(); run.stats().workers[name].completed < n; ) {
       await new Promise((r) => setTimeout(r, 20));
       if (Date.now() - last > 5000) {
@@ -65,6 +63,7 @@ try {
     await run.stop();
     const row = {
       concurrency,
+      spool: level.spool,
       tasks: n,
       seconds: +(ms / 1000).toFixed(2),
       tasksPerSecond: +((n / ms) * 1000).toFixed(1),
@@ -81,10 +80,10 @@ try {
   }
 } finally {
   client.close();
-  if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+  await server.stop();
 }
-console.log("\nconcurrency  tasks  seconds  tasks/s  worker CPU ms/task  polls  via update-v2");
-for (const r of rows) console.log(`${String(r.concurrency).padEnd(11)}  ${String(r.tasks).padEnd(5)}  ${String(r.seconds).padEnd(7)}  ${String(r.tasksPerSecond).padEnd(7)}  ${String(r.cpuMsPerTask).padEnd(18)}  ${String(r.polls).padEnd(5)}  ${r.chainedByUpdateV2}`);
+console.log("\nconcurrency  spool   tasks  seconds  tasks/s  worker CPU ms/task  polls  via update-v2");
+for (const r of rows) console.log(`${String(r.concurrency).padEnd(11)}  ${String(r.spool).padEnd(6)}  ${String(r.tasks).padEnd(5)}  ${String(r.seconds).padEnd(7)}  ${String(r.tasksPerSecond).padEnd(7)}  ${String(r.cpuMsPerTask).padEnd(18)}  ${String(r.polls).padEnd(5)}  ${r.chainedByUpdateV2}`);
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "runtime.json"),

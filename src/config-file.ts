@@ -7,6 +7,8 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { CONFIG_OPTIONS, FILE_WORKER_OPTIONS, type OptionDecl } from "./config.ts";
+import type { WorkerSettingDecl } from "./task/options.ts";
+import { NAME_PATTERN } from "./task/validate-options.ts";
 
 export const CONFIG_SCHEMA_ID = "https://idflow.dev/schema/idflow.config.schema.json";
 
@@ -43,13 +45,14 @@ function propertySchema(d: OptionDecl): Record<string, unknown> {
       return { ...base, type: "array", items: { type: "string", minLength: 1 } };
     case "workers": {
       const props: Record<string, unknown> = {};
-      for (const [k, o] of Object.entries(FILE_WORKER_OPTIONS)) {
+      for (const [k, o] of Object.entries(FILE_WORKER_OPTIONS) as Array<[string, WorkerSettingDecl]>) {
         props[k] = {
-          type: o.type,
-          description: o.doc,
-          ...("minimum" in o ? { minimum: o.minimum } : {}),
-          ...("maximum" in o ? { maximum: o.maximum } : {}),
+          type: o.type === "name" ? "string" : o.type,
+          description: `${o.doc} (environment: CONDUCTOR_WORKER_<TASK>_${o.env[0]})`,
+          ...(o.minimum !== undefined ? { minimum: o.minimum } : {}),
+          ...(o.maximum !== undefined ? { maximum: o.maximum } : {}),
           ...(o.type === "string" ? { minLength: 1 } : {}),
+          ...(o.type === "name" ? { pattern: NAME_PATTERN.source } : {}),
         };
       }
       return { ...base, type: "object", additionalProperties: { type: "object", additionalProperties: false, properties: props } };

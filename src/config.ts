@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { validateConfigFile } from "./config-file.ts";
+import { WORKER_SETTING_DECLS, type WorkerSettingValues } from "./task/options.ts";
 
 /** Where Conductor is when nothing says otherwise. */
 export const DEFAULT_SERVER_URL = "http://127.0.0.1:8080";
@@ -44,19 +45,9 @@ export interface OptionDecl {
 export const LOG_LEVEL_CHOICES = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export const LOG_FORMAT_CHOICES = ["auto", "json", "pretty"] as const;
 
-/** Worker options a project file may set per task (or for all under "*"), with the type of each. */
-export const FILE_WORKER_OPTIONS = {
-  concurrency: { type: "integer", minimum: 1, doc: "most tasks of this worker running at once" },
-  pollIntervalMs: { type: "integer", minimum: 0, doc: "pause after an empty poll, ms" },
-  pollTimeoutMs: { type: "integer", minimum: 0, maximum: 5000, doc: "long-poll wait on the server, ms (at most 5000)" },
-  domain: { type: "string", doc: "task domain to poll in" },
-  workerId: { type: "string", doc: "worker id reported to Conductor" },
-  execTimeoutSeconds: { type: "number", minimum: 0, doc: "abort and fail an execution after this many seconds (0 = none)" },
-  leaseExtend: { type: "boolean", doc: "heartbeat automatically before responseTimeoutSeconds runs out" },
-  paused: { type: "boolean", doc: "registered but not polled" },
-} as const;
-
-export type FileWorkerOptions = { [K in keyof typeof FILE_WORKER_OPTIONS]?: (typeof FILE_WORKER_OPTIONS)[K]["type"] extends "string" ? string : (typeof FILE_WORKER_OPTIONS)[K]["type"] extends "boolean" ? boolean : number };
+/** Worker options a project file may set per task (or for all under "*"): declared in src/task/options.ts. */
+export const FILE_WORKER_OPTIONS = WORKER_SETTING_DECLS;
+export type FileWorkerOptions = WorkerSettingValues;
 
 export const CONFIG_OPTIONS: readonly OptionDecl[] = [
   { key: "root", type: "string", doc: "the project: holds tasks/, workflows/ and idflow.config.json", default: ".", env: ["IDFLOW_ROOT"], flag: "root", notInFile: true },

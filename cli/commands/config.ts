@@ -2,6 +2,7 @@
 import type { CommandModule } from "yargs";
 import { describeConfig, resolveConfig } from "../../src/config.ts";
 import { configSchema } from "../../src/config-file.ts";
+import { envWorkerVariables } from "../../src/discovery/env-overrides.ts";
 import { flagValues } from "../config-flags.ts";
 import type { GlobalFlags } from "../main.ts";
 import { printJson, say, table } from "../output.ts";
@@ -22,6 +23,7 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
     }
     const c = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
     const rows = describeConfig(c);
+    for (const v of envWorkerVariables()) rows.push({ key: `workers.${v.task === "ALL" ? "*" : v.task}.${v.option}`, value: v.raw, source: "env", from: v.variable });
     if (argv.json) {
       printJson({ file: c.file ?? null, options: rows });
       return;

@@ -20,7 +20,8 @@ import { createLogger, silentLogger } from "../log.ts";
 import { runWorkers, type PollingPatch, type RunSummary, type WorkerRun } from "../runtime/handler.ts";
 import type { PollerStats, WorkerSettings } from "../runtime/poller.ts";
 import type { DeliveryStats } from "../runtime/delivery.ts";
-import type { RuntimeEvents } from "../runtime/events.ts";
+import { RuntimeEvents } from "../runtime/events.ts";
+import { ObserveServer } from "../observe/server.ts";
 import type { TaskFunction } from "../task/context.ts";
 import type { WorkerTaskOptions } from "../task/options.ts";
 import type { Registration } from "../task/registration.ts";
@@ -49,6 +50,10 @@ export interface CreateWorkersOptions extends ConnectOptions {
   shutdownGraceMs?: number;
   /** idflow's state folder for the result spool (default: the configured stateDir). */
   stateDir?: string;
+  /** Serve Prometheus /metrics and /health/live, /health/ready on this port (default: metricsPort of the configuration; unset: off). */
+  metricsPort?: number;
+  /** Address for metricsPort (default: the configuration's metricsHost, 127.0.0.1). */
+  metricsHost?: string;
 }
 
 export interface Workers {
@@ -70,10 +75,12 @@ export interface Workers {
    * while running. More slots are polled for at once; fewer are given up as their tasks finish (none is lost).
    */
   updatePollingOptions(name: string, patch: PollingPatch): WorkerSettings[];
+  /** The /metrics URL when metricsPort is set (the endpoint closes when the workers have stopped). */
+  readonly metricsUrl?: string;
 }
 
 export async function createWorkers(opts: CreateWorkersOptions = {}): Promise<Workers> {
-  const { config, client, owned } = connectApi(opts);
+  const { config, client, owned } = connectApi(opts, { metricsPort: opts.metricsPort, metricsHost: opts.metricsHost });
   const logger = opts.logger === false ? silentLogger() : (opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }));
   let registrations: Registration[];
   if (opts.tasks) registrations = opts.tasks.map((t, i) => fromCode(t, i, config.workers));
@@ -88,15 +95,20 @@ export async function createWorkers(opts: CreateWorkersOptions = {}): Promise<Wo
   if (registrations.length === 0) throw new Error(`no worker to start: give tasks, or put task folders under ${config.root}/tasks`);
   if (opts.upload) await client.registerTaskDefs(registrations.map((r) => ({ ...toTaskDef(r), ...(config.ownerEmail && !r.options.ownerEmail ? { ownerEmail: config.ownerEmail } : {}) })));
 
+  const events = new RuntimeEvents();
+  const observer = config.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: config.metricsPort, host: config.metricsHost });
   const run: WorkerRun = await runWorkers({
     client,
+    events,
     registrations,
     stateDir: opts.stateDir ?? config.stateDir,
     logger,
     shutdownGraceMs: opts.shutdownGraceMs ?? config.shutdownGraceSeconds * 1000,
     handleSignals: opts.handleSignals ?? false,
   });
-  const finished = run.finished.then((summary) => {
+  observer?.attach(run);
+  const finished = run.finished.then(async (summary) => {
+    await observer?.close();
     if (owned) client.close();
     return summary;
   });
@@ -112,6 +124,7 @@ export async function createWorkers(opts: CreateWorkersOptions = {}): Promise<Wo
     isPolling: run.isPolling,
     stats: run.stats,
     updatePollingOptions: run.update,
+    ...(observer ? { metricsUrl: `${observer.url}/metrics` } : {}),
   };
 }
 

@@ -50,6 +50,8 @@ export interface PollOptions {
   /** Long-poll time on the server in ms (Conductor refuses over 5000). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Client-side timeout of the request in ms (default: the long poll + 10 s; 0 = none, the caller's signal ends it). */
+  requestTimeoutMs?: number;
 }
 
 /** Thrown by updateTaskV2 on servers that do not have /tasks/update-v2. */
@@ -105,10 +107,16 @@ export class ConductorClient {
     }
   }
 
-  /** The server's version from /actuator/info, if it publishes one. */
-  async serverVersion(): Promise<string | undefined> {
+  /** The server's version: `GET /api/admin/config` → `version`, else /actuator/info; undefined when neither answers. */
+  async serverVersion(timeoutMs = 3000): Promise<string | undefined> {
     try {
-      const info = await this.request<{ build?: { version?: string } }>("GET", "/actuator/info", { timeoutMs: 3000 });
+      const config = await this.request<{ version?: unknown }>("GET", "/api/admin/config", { timeoutMs });
+      if (typeof config?.version === "string" && config.version) return config.version;
+    } catch {
+      // An older or secured server: try the actuator.
+    }
+    try {
+      const info = await this.request<{ build?: { version?: string } }>("GET", "/actuator/info", { timeoutMs });
       return info?.build?.version;
     } catch {
       return undefined;
@@ -160,6 +168,11 @@ export class ConductorClient {
     );
   }
 
+  /** Every workflow definition the server holds (all versions). */
+  async getWorkflowDefs(): Promise<WorkflowDef[]> {
+    return ((await this.request<WorkflowDef[]>("GET", "/api/metadata/workflow")) ?? []) as WorkflowDef[];
+  }
+
   async deleteWorkflowDef(name: string, version: number): Promise<void> {
     await this.request("DELETE", `/api/metadata/workflow/${enc(name)}/${version}`);
   }
@@ -199,7 +212,7 @@ export class ConductorClient {
     await this.request("POST", `/api/workflow/${enc(workflowId)}/restart`);
   }
 
-  async searchWorkflows(q: { query?: string; freeText?: string; start?: number; size?: number } = {}): Promise<{
+  async searchWorkflows(q: { query?: string; freeText?: string; start?: number; size?: number; sort?: string } = {}): Promise<{
     totalHits: number;
     results: Array<Record<string, unknown>>;
   }> {
@@ -213,7 +226,7 @@ export class ConductorClient {
     const timeoutMs = Math.min(Math.max(opts.timeoutMs ?? 100, 0), 5000);
     const tasks = await this.request<Task[]>("GET", `/api/tasks/poll/batch/${enc(taskType)}`, {
       params: { workerid: opts.workerId, domain: opts.domain, count: opts.count ?? 1, timeout: timeoutMs },
-      timeoutMs: timeoutMs + 10_000,
+      timeoutMs: opts.requestTimeoutMs ?? timeoutMs + 10_000,
       signal: opts.signal,
     });
     return Array.isArray(tasks) ? tasks : [];
@@ -237,9 +250,9 @@ export class ConductorClient {
    * POST /tasks/update-v2: report a result and get the next task of the same type for this
    * worker (undefined when none). Throws UpdateV2Unsupported on servers without it.
    */
-  async updateTaskV2(result: TaskResult, signal?: AbortSignal): Promise<Task | undefined> {
+  async updateTaskV2(result: TaskResult, signal?: AbortSignal, requestTimeoutMs?: number): Promise<Task | undefined> {
     try {
-      const next = await this.request<Task>("POST", "/api/tasks/update-v2", { data: result, signal });
+      const next = await this.request<Task>("POST", "/api/tasks/update-v2", { data: result, signal, timeoutMs: requestTimeoutMs });
       return next && typeof next === "object" && next.taskId ? next : undefined;
     } catch (err) {
       if (err instanceof ConductorError && (err.status === 405 || (err.status === 404 && !mentionsTask(err, result.taskId)))) {

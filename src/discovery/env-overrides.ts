@@ -6,7 +6,7 @@
  * SDK's and the Python SDK's names (CONCURRENCY or THREAD_COUNT, POLL_INTERVAL or
  * POLL_INTERVAL_MILLIS, ...).
  */
-import type { WorkerTaskOptions } from "../task/options.ts";
+import { WORKER_SETTING_DECLS, type WorkerSettingDecl, type WorkerTaskOptions } from "../task/options.ts";
 import { NAME_PATTERN } from "../task/validate-options.ts";
 
 type Parsed = { ok: true; value: unknown } | { ok: false; expected: string };
@@ -42,17 +42,27 @@ interface EnvProp {
   parse: (raw: string) => Parsed;
 }
 
-/** The overridable properties, declared once (README and `worker list --help` read this). */
-export const ENV_PROPS: EnvProp[] = [
-  { names: ["POLL_INTERVAL", "POLL_INTERVAL_MILLIS"], option: "pollIntervalMs", parse: intParser(0) },
-  { names: ["CONCURRENCY", "THREAD_COUNT"], option: "concurrency", parse: intParser(1) },
-  { names: ["DOMAIN"], option: "domain", parse: identParser },
-  { names: ["PAUSED"], option: "paused", parse: boolParser },
-  { names: ["POLL_TIMEOUT", "POLL_TIMEOUT_MILLIS"], option: "pollTimeoutMs", parse: intParser(0, 5000) },
-  { names: ["WORKER_ID"], option: "workerId", parse: textParser },
-  { names: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], option: "execTimeoutSeconds", parse: numParser(0) },
-  { names: ["LEASE_EXTEND", "LEASE_EXTEND_ENABLED"], option: "leaseExtend", parse: boolParser },
-];
+const parserFor = (d: WorkerSettingDecl): ((raw: string) => Parsed) => {
+  switch (d.type) {
+    case "integer":
+      return intParser(d.minimum ?? Number.MIN_SAFE_INTEGER, d.maximum);
+    case "number":
+      return numParser(d.minimum ?? -Infinity);
+    case "boolean":
+      return boolParser;
+    case "name":
+      return identParser;
+    case "string":
+      return textParser;
+  }
+};
+
+/** The overridable properties, derived from WORKER_SETTING_DECLS (src/task/options.ts). */
+export const ENV_PROPS: EnvProp[] = (Object.entries(WORKER_SETTING_DECLS) as Array<[keyof typeof WORKER_SETTING_DECLS, WorkerSettingDecl]>).map(([option, d]) => ({
+  names: [...d.env],
+  option,
+  parse: parserFor(d),
+}));
 
 /** The `<TASK>` spellings accepted for a task name: as written, and upper-cased with `_`. */
 export function envTaskKeys(taskName: string): string[] {
@@ -97,4 +107,19 @@ export function applyEnvOverrides(options: WorkerTaskOptions, env: NodeJS.Proces
     }
   }
   return { options: out, applied, errors };
+}
+
+/** The CONDUCTOR_WORKER_* variables set in `env`, read as task ("ALL" for every task), option and raw value (for `idflow config`). */
+export function envWorkerVariables(env: NodeJS.ProcessEnv = process.env): Array<{ variable: string; task: string; option: string; raw: string }> {
+  const out: Array<{ variable: string; task: string; option: string; raw: string }> = [];
+  for (const [variable, raw] of Object.entries(env)) {
+    if (!variable.startsWith("CONDUCTOR_WORKER_") || raw === undefined || raw === "") continue;
+    const rest = variable.slice("CONDUCTOR_WORKER_".length);
+    // The longest matching suffix wins (POLL_INTERVAL_MILLIS before INTERVAL-like shorter ones).
+    const match = ENV_PROPS.flatMap((p) => p.names.map((n) => ({ n, option: p.option as string })))
+      .filter(({ n }) => rest.endsWith(`_${n}`) && rest.length > n.length + 1)
+      .sort((a, b) => b.n.length - a.n.length)[0];
+    if (match) out.push({ variable, task: rest.slice(0, -(match.n.length + 1)), option: match.option, raw });
+  }
+  return out.sort((a, b) => a.variable.localeCompare(b.variable));
 }

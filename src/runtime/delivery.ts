@@ -1,22 +1,47 @@
 /**
- * Result delivery: never drops a result. A result is sent at once when nothing waits before
- * it (with update-v2, which also hands back the next task for the same worker; falling back to
- * POST /tasks on servers without it). When the server cannot be reached the result joins an
- * ordered backlog that one drain loop delivers with exponential backoff and jitter, for as long
- * as it takes; beyond `maxInMemory` results the backlog continues on disk (spool.ts), and on
- * shutdown whatever is left goes to a spool file that the next start delivers first.
- * The only drop: Conductor answers 404 (the task is gone). A result the server refuses as
- * invalid (400/413/422) is replaced once by a minimal FAILED saying why, so the task is retried.
+ * Result delivery: durable before sent, never silently dropped.
+ *
+ * Each result is first appended to the spool (spool.ts, a write-ahead log with group commit),
+ * then sent (update-v2, which also hands back the next task for the same worker; POST /tasks on
+ * servers without it), and marked done after the server's answer. A process that dies leaves its
+ * undelivered results in the spool and the next start delivers them before anything new.
+ *
+ * When the server cannot be reached, results join an ordered backlog that one drain loop
+ * delivers with exponential backoff and jitter, for as long as it takes. Past `maxInMemory`
+ * results only their place in the spool stays in memory; past `pauseAbove` the pollers stop
+ * taking new work until the backlog shrinks.
+ *
+ * What the server says:
+ *  - 2xx: delivered.
+ *  - 404: the task is gone (deleted, or its workflow was removed): dropped, with a log line.
+ *  - another 4xx (not 401/403/408/429): refused. The result and the server's answer go to the
+ *    dead-letter file (dead-letter.ts) and a minimal FAILED saying why is sent instead, so the
+ *    task is retried; if even that is refused it goes to the dead letters too. Nothing waits
+ *    behind a refused result.
+ *  - a 5xx with `retryable: false`: tried `refusalsBeforeDeadLetter` times (moved behind the
+ *    others each time), then handled like a 4xx refusal.
+ *  - no answer, 5xx, 429, 401/403: retried with backoff (Conductor is away or busy).
+ * Before anything is sent, an output over the server's hard limit (10 MiB by default) is
+ * replaced by FAILED_WITH_TERMINAL_ERROR naming the task and the size.
  */
 import { setMaxListeners } from "node:events";
+import path from "node:path";
 import type { Logger } from "pino";
 import { UpdateV2Unsupported, type ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
 import type { Task, TaskResult } from "../conductor/types.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+import { writeDeadLetter } from "./dead-letter.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
-import { DiskQueue, writeSpoolFile, type SpoolEntry } from "./spool.ts";
+import { ResultJournal, type JournalRecord, type SpoolEntry } from "./spool.ts";
+import { stallAwareTimeout } from "./stall.ts";
+
+/** How long an update-v2 may take before it is abandoned and retried (ms of running time). */
+const UPDATE_TIMEOUT_MS = 30_000;
+
+/** Conductor's default `conductor.app.maxTaskOutputPayloadSizeThreshold` (10240 KB): a larger output fails the task. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 10240 * 1024;
 
 export interface DeliveryOptions {
   client: ConductorClient;
@@ -24,8 +49,12 @@ export interface DeliveryOptions {
   outage: OutageTracker;
   /** `<stateDir>/spool`. */
   spoolDir: string;
-  /** Results held in memory while undeliverable; more go to disk (default 1000). */
+  /** Where refused results go (default `<spoolDir>/../dead-letter.jsonl`). */
+  deadLetterFile?: string;
+  /** Results whose body stays in memory while they wait; the rest are read back from the spool (default 1000). */
   maxInMemory?: number;
+  /** Backlog size past which the pollers stop taking new work (default = maxInMemory). */
+  pauseAbove?: number;
   backoff?: BackoffOptions;
   /** Use /tasks/update-v2 when the caller wants the next task (default true). */
   updateV2?: boolean;
@@ -33,103 +62,138 @@ export interface DeliveryOptions {
   backlogLogEveryMs?: number;
   /** Where delivery attempts, drops and the backlog size are reported. */
   events?: RuntimeEvents;
+  /** fdatasync each batch of spool appends (default true; false survives a process death, not a power loss). */
+  fsync?: boolean;
+  /** Largest output sent, in bytes of JSON (default 10 MiB, Conductor's default hard limit). */
+  maxOutputBytes?: number;
+  /** A 5xx with `retryable: false` is tried this many times before it goes to the dead letters (default 3). */
+  refusalsBeforeDeadLetter?: number;
+  /** No spool at all: the benchmark's baseline only (results are then lost when the process dies). */
+  spoolOff?: boolean;
+  /** Spool lease timings (tests). */
+  leaseRefreshMs?: number;
+  leaseStaleMs?: number;
 }
 
 export interface DeliveryStats {
   delivered: number;
-  /** Dropped because Conductor answered 404 (task gone). */
+  /** Set aside for good: 404 (task gone) or dead-lettered. */
   dropped: number;
+  /** Written to the dead-letter file (refused by the server). */
+  deadLettered: number;
   /** Replaced by a minimal FAILED because the server refused the result. */
   downgraded: number;
+  /** Replaced by FAILED_WITH_TERMINAL_ERROR before sending: output over the size limit. */
+  oversized: number;
   /** Results that went through the backlog (the server was unreachable). */
   retried: number;
-  /** Written to a spool file at shutdown. */
+  /** Left in the spool at exit for the next start. */
   spooled: number;
-  /** Waiting now (memory + disk). */
+  /** Waiting now. */
   backlog: number;
-  /** Results recovered from a previous run's spool. */
+  /** Results taken over from an earlier run's spool. */
   recovered: number;
 }
 
-interface Queued {
-  entry: SpoolEntry;
-  token?: object;
-}
-
-type Outcome = { kind: "ok"; next?: Task } | { kind: "drop" } | { kind: "retry"; err: unknown } | { kind: "again" };
+type Outcome = { kind: "ok"; next?: Task } | { kind: "drop" } | { kind: "retry"; err: unknown; refused?: boolean } | { kind: "again" };
 
 export class ResultDelivery {
-  readonly stats: DeliveryStats = { delivered: 0, dropped: 0, downgraded: 0, retried: 0, spooled: 0, backlog: 0, recovered: 0 };
-  private readonly memory: Queued[] = [];
-  private readonly disk: DiskQueue;
+  readonly stats: DeliveryStats = { delivered: 0, dropped: 0, deadLettered: 0, downgraded: 0, oversized: 0, retried: 0, spooled: 0, backlog: 0, recovered: 0 };
+  private readonly journal: ResultJournal;
+  private readonly queue: JournalRecord[] = [];
+  private readonly refusals = new Map<string, number>();
+  private inMemory = 0;
   private readonly maxInMemory: number;
+  private readonly pauseAbove: number;
   private readonly backoff: Backoff;
+  private readonly deadLetters: string;
   private v2: boolean;
   private draining?: Promise<void>;
   private readonly inflight = new Set<Promise<unknown>>();
-  /** Aborts every update under way on close. Each concurrent update listens on it (as many as there are slots, each removed when its call ends), so no listener limit. */
+  /** Aborts every update under way on close. Each concurrent update listens on it, so no listener limit. */
   private closing = (() => {
     const c = new AbortController();
     setMaxListeners(0, c.signal);
     return c;
   })();
-  /** Entries appended to the live overflow file and not read back yet. */
-  private liveUnread = 0;
   private lastBacklogLog = 0;
+  private paused = false;
+  private resumeWaiters: Array<() => void> = [];
   private closed = false;
+  private recoveredAtStart = 0;
 
   constructor(private readonly opts: DeliveryOptions) {
-    this.disk = new DiskQueue(opts.spoolDir);
     this.maxInMemory = Math.max(1, opts.maxInMemory ?? 1000);
+    this.pauseAbove = Math.max(1, opts.pauseAbove ?? this.maxInMemory);
     this.backoff = new Backoff(opts.backoff);
     this.v2 = opts.updateV2 ?? true;
+    this.deadLetters = opts.deadLetterFile ?? path.join(path.dirname(opts.spoolDir), "dead-letter.jsonl");
+    this.journal = new ResultJournal({
+      dir: opts.spoolDir,
+      logger: opts.logger,
+      fsync: opts.fsync,
+      off: opts.spoolOff,
+      refreshMs: opts.leaseRefreshMs,
+      staleMs: opts.leaseStaleMs,
+      onRecovered: (recs) => this.takeOver(recs, "a run that died while this one was running"),
+    });
+    const recs = this.journal.open();
+    this.recoveredAtStart = recs.length;
+    this.takeOver(recs, "an earlier run");
   }
 
-  /** Take over spool files left by earlier runs; they are delivered before any new result. */
+  /** How many results an earlier run left in the spool (they are delivered before any new result). */
   recoverSpool(): number {
-    const files = this.disk.claim();
-    if (files > 0) {
-      this.opts.logger.info({ files, dir: this.opts.spoolDir }, `delivering results spooled by an earlier run (${files} file${files > 1 ? "s" : ""})`);
-      this.kick();
-    }
-    return files;
+    return this.recoveredAtStart;
   }
 
-  /** Results waiting (memory + disk; disk count is approximate for recovered files). */
+  /** Results waiting for delivery. */
   get backlog(): number {
-    return this.memory.length + this.liveUnread;
+    return this.queue.length;
   }
 
   /** True when nothing waits for delivery. */
   get idle(): boolean {
-    return this.memory.length === 0 && !this.disk.hasUnread && this.inflight.size === 0 && !this.draining;
+    return this.queue.length === 0 && this.inflight.size === 0 && !this.draining;
+  }
+
+  /** False while the backlog is over its bound (the pollers take no new work). */
+  get accepting(): boolean {
+    return !this.paused || this.closed;
+  }
+
+  /** Resolves when the backlog is under its bound (at once when it is): the pollers wait here before taking new work. */
+  whenAccepting(): Promise<void> {
+    if (!this.paused || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.resumeWaiters.push(resolve));
   }
 
   /**
    * Deliver a result. Resolves once it is delivered or queued (never throws). With `wantNext`
    * and an empty backlog, uses update-v2 and resolves with the next task for this worker.
    */
-  deliver(result: TaskResult, wantNext = false): Promise<Task | undefined> {
+  async deliver(result: TaskResult, wantNext = false): Promise<Task | undefined> {
+    const entry: SpoolEntry = { result: this.checkSize(result) };
+    const { rec, durable } = this.journal.put(entry);
+    await durable;
     if (this.closed) {
-      // A straggler after close(): straight to a spool file, never lost.
-      const file = writeSpoolFile(this.opts.spoolDir, [JSON.stringify({ result })]);
-      this.stats.spooled++;
-      this.opts.logger.warn({ taskId: result.taskId, file }, "result arrived after delivery closed: spooled");
-      return Promise.resolve(undefined);
+      this.opts.logger.warn({ taskId: result.taskId }, "result arrived after delivery closed: kept in the spool for the next start");
+      this.journal.close();
+      return undefined;
     }
-    if (this.memory.length > 0 || this.disk.hasUnread || this.draining) {
-      this.enqueue({ result });
-      return Promise.resolve(undefined);
+    if (this.queue.length > 0 || this.draining) {
+      this.enqueue(rec);
+      return undefined;
     }
-    const p = this.sendDirect({ result }, wantNext && this.v2);
+    const p = this.sendDirect(rec, wantNext && this.v2);
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
     return p;
   }
 
   /**
-   * Deliver what is left within `windowMs`, then write anything still undelivered to a spool
-   * file. Returns how many results were spooled.
+   * Deliver what is left within `windowMs`; what is still undelivered stays in the spool for the
+   * next start. Returns how many results stay spooled.
    */
   async close(windowMs: number, settled?: Promise<unknown>): Promise<number> {
     const deadline = Date.now() + windowMs;
@@ -142,7 +206,7 @@ export class ResultDelivery {
       }
       while (Date.now() < deadline) {
         await Promise.allSettled([...this.inflight]);
-        if (this.memory.length === 0 && !this.disk.hasUnread) {
+        if (this.queue.length === 0) {
           if (!this.draining) break;
         } else this.kick();
         if (this.draining) await this.draining;
@@ -152,38 +216,70 @@ export class ResultDelivery {
       if (this.draining) await this.draining;
     } finally {
       clearTimeout(timer);
-      this.closed = true;
     }
+    await this.journal.flush();
     return this.spoolNow();
   }
 
-  /** Write everything undelivered to a spool file now (synchronous; also used on a second signal). */
+  /** Stop now: whatever is undelivered stays in the spool (synchronous; also used on a second signal). */
   spoolNow(): number {
     this.closed = true;
     this.closing.abort();
-    const lines = [...this.memory.map((q) => JSON.stringify(q.entry)), ...this.disk.unreadLines()];
-    if (lines.length > 0) {
-      const file = writeSpoolFile(this.opts.spoolDir, lines);
-      this.stats.spooled += lines.length;
-      this.opts.logger.warn({ results: lines.length, file }, `Conductor could not take ${lines.length} result(s) before exit: spooled to ${file}; the next \`idflow worker start\` delivers them first`);
+    this.releaseWaiters();
+    const left = this.journal.close();
+    if (left > 0 && this.stats.spooled === 0) {
+      this.stats.spooled = left;
+      this.opts.logger.warn(
+        { results: left, dir: this.opts.spoolDir },
+        `Conductor could not take ${left} result(s) before exit: they stay in ${this.opts.spoolDir}; the next \`idflow worker start\` delivers them first`,
+      );
     }
-    this.memory.length = 0;
-    this.disk.removeAll();
-    this.liveUnread = 0;
-    this.stats.backlog = 0;
+    this.stats.backlog = this.queue.length;
     this.emitBacklog();
-    return lines.length;
+    return left;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private takeOver(recs: JournalRecord[], from: string): void {
+    if (!recs.length) return;
+    this.opts.logger.info({ results: recs.length, dir: this.opts.spoolDir }, `delivering ${recs.length} result(s) left in the spool by ${from}`);
+    this.stats.recovered += recs.length;
+    // Recovered results go before anything new.
+    this.queue.unshift(...recs);
+    for (const r of recs) {
+      if (this.inMemory < this.maxInMemory) this.inMemory++;
+      else this.journal.evict(r);
+    }
+    this.afterQueueChange();
+    this.kick();
+  }
+
+  /** An output over the server's hard limit would fail there without a useful word: fail it here, naming the task and the size. */
+  private checkSize(r: TaskResult): TaskResult {
+    const limit = this.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    if (!r.outputData || limit <= 0) return r;
+    let bytes: number;
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(r.outputData));
+    } catch {
+      return r;
+    }
+    if (bytes <= limit) return r;
+    this.stats.oversized++;
+    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    const reason = `task output is ${mb(bytes)} (${bytes} bytes of JSON), over Conductor's limit of ${mb(limit)} (conductor.app.maxTaskOutputPayloadSizeThreshold): not sent. Return less, or store the data elsewhere and return a reference.`;
+    this.opts.logger.error({ taskId: r.taskId, workflowId: r.workflowInstanceId, bytes, limit }, `task ${r.taskId}: ${reason}`);
+    return { taskId: r.taskId, workflowInstanceId: r.workflowInstanceId, workerId: r.workerId, status: "FAILED_WITH_TERMINAL_ERROR", reasonForIncompletion: reason, logs: r.logs };
   }
 
   private emitBacklog(): void {
     this.opts.events?.emit("delivery:backlog", { backlog: this.stats.backlog, spooled: this.stats.spooled });
   }
 
-  // ------------------------------------------------------------------ internals
-
-  private async sendDirect(entry: SpoolEntry, wantNext: boolean): Promise<Task | undefined> {
+  private async sendDirect(rec: JournalRecord, wantNext: boolean): Promise<Task | undefined> {
     for (;;) {
-      const outcome = await this.send(entry, wantNext);
+      const outcome = await this.send(rec, wantNext);
       if (outcome.kind === "ok") return outcome.next;
       if (outcome.kind === "drop") return undefined;
       if (outcome.kind === "again") {
@@ -191,73 +287,147 @@ export class ResultDelivery {
         continue;
       }
       this.stats.retried++;
-      this.enqueue(entry);
+      this.enqueue(rec);
       return undefined;
     }
   }
 
   /** One attempt. */
-  private async send(entry: SpoolEntry, wantNext: boolean): Promise<Outcome> {
+  private async send(rec: JournalRecord, wantNext: boolean): Promise<Outcome> {
     const log = this.opts.logger;
+    const entry = this.journal.load(rec);
+    if (!entry) {
+      // The spool lost it (a file removed by hand): nothing to send.
+      this.finish(rec);
+      return { kind: "drop" };
+    }
     const r = entry.result;
+    // update-v2's answer may hold the next task: its timeout must not fire just because the process was stopped (stall.ts).
+    const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS) : undefined;
+    const started = performance.now();
     try {
       let next: Task | undefined;
-      if (wantNext && this.v2) next = await this.opts.client.updateTaskV2(r, this.closing.signal);
+      if (timeout) next = await this.opts.client.updateTaskV2(r, AbortSignal.any([this.closing.signal, timeout.signal]), 0);
       else await this.opts.client.updateTask(r, this.closing.signal);
       this.opts.outage.ok();
       this.stats.delivered++;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true });
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true, durationMs: performance.now() - started });
+      this.finish(rec);
       return { kind: "ok", next };
     } catch (err) {
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: (err as ConductorError)?.status, error: (err as Error)?.message });
+      const e = err as ConductorError;
+      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: e?.status, error: e?.message, durationMs: performance.now() - started });
       if (err instanceof UpdateV2Unsupported) {
         this.v2 = false;
         log.info("this Conductor has no /tasks/update-v2: using POST /tasks");
         return { kind: "again" };
       }
-      if (err instanceof ConductorError && err.status !== undefined && !err.transient && err.status !== 401 && err.status !== 403) {
-        this.opts.outage.ok();
-        if (err.status === 404) {
-          this.stats.dropped++;
-          this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: "404: task unknown to Conductor" });
-          log.warn({ taskId: r.taskId, workflowId: r.workflowInstanceId, status: r.status }, `Conductor no longer knows task ${r.taskId} (404): result dropped`);
-          return { kind: "drop" };
-        }
-        if (!entry.downgraded) {
-          this.stats.downgraded++;
-          log.error({ taskId: r.taskId, workflowId: r.workflowInstanceId, err: err.message }, "Conductor refused the result; reporting FAILED instead");
-          entry.result = {
-            taskId: r.taskId,
-            workflowInstanceId: r.workflowInstanceId,
-            workerId: r.workerId,
-            status: "FAILED",
-            reasonForIncompletion: `Conductor refused the worker's result (${err.status}): ${(err.serverMessage ?? err.message).slice(0, 500)}`,
-          };
-          entry.downgraded = true;
-          return { kind: "again" };
-        }
+      if (!(err instanceof ConductorError) || err.status === undefined) {
+        if (timeout?.timedOut) this.opts.outage.failed(new Error(`POST /api/tasks/update-v2 got no answer in ${UPDATE_TIMEOUT_MS / 1000} s`));
+        else if (!(err instanceof ConductorError && err.code === "ABORTED")) this.opts.outage.failed(err);
+        return { kind: "retry", err };
+      }
+      this.opts.outage.ok();
+      const status = err.status;
+      if (status === 404) {
         this.stats.dropped++;
-        this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: `refused (${err.status})` });
-        log.error({ taskId: r.taskId, workflowId: r.workflowInstanceId, err: err.message }, "Conductor refused even a minimal FAILED result: dropped");
+        this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: "404: task unknown to Conductor" });
+        log.warn({ taskId: r.taskId, workflowId: r.workflowInstanceId, status: r.status }, `Conductor no longer knows task ${r.taskId} (404): result dropped`);
+        this.finish(rec);
         return { kind: "drop" };
       }
-      if (!(err instanceof ConductorError && err.code === "ABORTED")) this.opts.outage.failed(err);
-      return { kind: "retry", err };
+      const notRetryable = status >= 500 && (err.body as { retryable?: unknown })?.retryable === false;
+      const refused = (status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) || notRetryable;
+      if (!refused) {
+        if (status >= 500 || status === 429) this.opts.outage.failed(err);
+        return { kind: "retry", err };
+      }
+      if (notRetryable) {
+        const n = (this.refusals.get(rec.id) ?? 0) + 1;
+        this.refusals.set(rec.id, n);
+        if (n < (this.opts.refusalsBeforeDeadLetter ?? 3)) return { kind: "retry", err, refused: true };
+      }
+      // Refused for good: set it aside with the server's answer, then send a minimal FAILED once.
+      this.deadLetter(r, err);
+      if (!entry.downgraded) {
+        this.stats.downgraded++;
+        entry.downgraded = true;
+        entry.result = {
+          taskId: r.taskId,
+          workflowInstanceId: r.workflowInstanceId,
+          workerId: r.workerId,
+          status: "FAILED",
+          reasonForIncompletion: `Conductor refused the worker's result (${status}): ${(err.serverMessage ?? err.message).slice(0, 500)}`,
+        };
+        rec.entry = entry;
+        this.refusals.delete(rec.id);
+        return { kind: "again" };
+      }
+      this.finish(rec);
+      return { kind: "drop" };
+    } finally {
+      timeout?.clear();
     }
   }
 
-  private enqueue(entry: SpoolEntry): void {
-    if (this.memory.length < this.maxInMemory && !this.disk.hasUnread) this.memory.push({ entry });
-    else {
-      if (this.liveUnread === 0) {
-        this.opts.logger.warn({ maxInMemory: this.maxInMemory, dir: this.opts.spoolDir }, `result backlog over ${this.maxInMemory}: continuing on disk`);
-      }
-      this.disk.append(entry);
-      this.liveUnread++;
+  private deadLetter(r: TaskResult, err: ConductorError): void {
+    const ok = writeDeadLetter(this.deadLetters, {
+      time: new Date().toISOString(),
+      taskId: r.taskId,
+      workflowInstanceId: r.workflowInstanceId,
+      server: { status: err.status, body: err.body, message: err.serverMessage ?? err.message },
+      result: r,
+    });
+    this.stats.deadLettered++;
+    this.stats.dropped++;
+    this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: `refused (${err.status}): ${(err.serverMessage ?? err.message).slice(0, 200)}` });
+    this.opts.logger.error(
+      { taskId: r.taskId, workflowId: r.workflowInstanceId, status: err.status, err: err.serverMessage ?? err.message, file: this.deadLetters },
+      ok
+        ? `Conductor refused the result of task ${r.taskId} (${err.status}): set aside in ${this.deadLetters} with the server's answer`
+        : `Conductor refused the result of task ${r.taskId} (${err.status}) and ${this.deadLetters} cannot be written: the result is in this log line only: ${JSON.stringify(r).slice(0, 4000)}`,
+    );
+  }
+
+  /** The server answered for this record: forget it. */
+  private finish(rec: JournalRecord): void {
+    this.refusals.delete(rec.id);
+    this.journal.done(rec);
+  }
+
+  private enqueue(rec: JournalRecord): void {
+    this.queue.push(rec);
+    if (this.inMemory < this.maxInMemory || !this.journal.evict(rec)) this.inMemory++;
+    else if (this.inMemory === this.maxInMemory && this.queue.length === this.maxInMemory + 1) {
+      this.opts.logger.warn({ maxInMemory: this.maxInMemory, dir: this.opts.spoolDir }, `result backlog over ${this.maxInMemory}: the rest wait in the spool only`);
     }
-    this.stats.backlog = this.backlog;
-    this.emitBacklog();
+    this.afterQueueChange();
     if (!this.closed) this.kick();
+  }
+
+  private dequeue(): void {
+    const rec = this.queue.shift();
+    if (rec?.entry && this.inMemory > 0) this.inMemory--;
+    // Bring the next evicted one back into memory's budget (it is read from disk when sent).
+    this.afterQueueChange();
+  }
+
+  private afterQueueChange(): void {
+    this.stats.backlog = this.queue.length;
+    this.emitBacklog();
+    const over = this.queue.length >= this.pauseAbove;
+    if (over && !this.paused) {
+      this.paused = true;
+      this.opts.logger.warn({ backlog: this.queue.length, bound: this.pauseAbove }, `${this.queue.length} results wait for Conductor: no new work is taken until the backlog shrinks`);
+    } else if (!over && this.paused && this.queue.length < Math.max(1, Math.floor(this.pauseAbove / 2))) {
+      this.paused = false;
+      this.opts.logger.info({ backlog: this.queue.length }, "result backlog shrank: taking new work again");
+      this.releaseWaiters();
+    }
+  }
+
+  private releaseWaiters(): void {
+    for (const w of this.resumeWaiters.splice(0)) w();
   }
 
   private kick(): void {
@@ -270,37 +440,30 @@ export class ResultDelivery {
   private async drain(): Promise<void> {
     const log = this.opts.logger;
     const every = this.opts.backlogLogEveryMs ?? 30_000;
-    while (!this.closing.signal.aborted) {
-      if (this.memory.length === 0) {
-        const got = this.disk.read(this.maxInMemory);
-        if (got.length === 0) break;
-        for (const g of got) {
-          if (g.recovered) this.stats.recovered++;
-          else this.liveUnread = Math.max(0, this.liveUnread - 1);
-          this.memory.push({ entry: g.entry, token: g.token });
-        }
-      }
-      const q = this.memory[0];
-      const outcome = await this.send(q.entry, false);
+    let refusedInARow = 0;
+    while (!this.closing.signal.aborted && this.queue.length > 0) {
+      const rec = this.queue[0];
+      const outcome = await this.send(rec, false);
       if (outcome.kind === "again") continue;
       if (outcome.kind === "retry") {
+        if (outcome.refused && this.queue.length > 1 && refusedInARow < this.queue.length) {
+          // Refused but maybe not for good: let the others pass first.
+          refusedInARow++;
+          this.queue.push(this.queue.shift()!);
+          continue;
+        }
         if (Date.now() - this.lastBacklogLog >= every) {
           this.lastBacklogLog = Date.now();
-          log.warn({ backlog: this.backlog, onDisk: this.disk.appended > 0 }, `${this.backlog} result(s) waiting for Conductor`);
+          log.warn({ backlog: this.queue.length }, `${this.queue.length} result(s) waiting for Conductor`);
         }
         await sleep(this.backoff.next(), this.closing.signal);
+        refusedInARow = 0;
         continue;
       }
+      refusedInARow = 0;
       this.backoff.reset();
-      this.memory.shift();
-      if (q.token) this.disk.done(q.token);
-      this.stats.backlog = this.backlog;
-      this.emitBacklog();
+      this.dequeue();
     }
-    if (this.memory.length === 0 && !this.disk.hasUnread) {
-      this.stats.backlog = 0;
-      this.emitBacklog();
-      if (this.stats.retried > 0 || this.stats.recovered > 0) log.debug("result backlog delivered");
-    }
+    if (this.queue.length === 0 && (this.stats.retried > 0 || this.stats.recovered > 0)) log.debug("result backlog delivered");
   }
 }

@@ -5,15 +5,22 @@
  * an output JSON cannot carry, or no answer within execTimeoutSeconds → FAILED saying so.
  * `ctx.signal` aborts on timeout and on shutdown; a result that arrives after that is ignored
  * (and logged). With leaseExtend the executor heartbeats before responseTimeoutSeconds runs out.
+ * Checkpoints, resume and cancellation live in checkpoint.ts, resume.ts and cancellation.ts: a
+ * heartbeat or checkpoint that finds the task cancelled on the server aborts `ctx.signal` and
+ * ends the execution with nothing to report (`cancelled`).
  */
 import type { Logger } from "pino";
 import type { ConductorClient } from "../conductor/client.ts";
 import type { Task, TaskExecLog, TaskResult } from "../conductor/types.ts";
 import type { TaskContext } from "../task/context.ts";
-import { TerminalError, RetryableError } from "../task/errors.ts";
+import { TerminalError, RetryableError, TaskCancelledError } from "../task/errors.ts";
 import { isInProgress } from "../task/results.ts";
 import type { Registration } from "../task/registration.ts";
+import { batches, isBatchProgress } from "../task/batches.ts";
+import { WORKER_DEFAULTS } from "../task/options.ts";
+import { Checkpointer, readCheckpoint } from "./checkpoint.ts";
 import { contextStorage } from "./context.ts";
+import { findCheckpoint, resumeIsLocal } from "./resume.ts";
 
 /** Why an execution was stopped from outside. */
 export const SHUTDOWN_REASON = "worker shutting down";
@@ -35,6 +42,8 @@ export interface ExecuteOptions {
   execTimeoutSeconds: number;
   leaseExtend: boolean;
   invoke?: Invoker;
+  /** Least ms between two checkpoint updates (default: the worker option, else WORKER_DEFAULTS). */
+  checkpointIntervalMs?: number;
 }
 
 export interface Execution {
@@ -45,6 +54,8 @@ export interface Execution {
   abort(reason: string): void;
   /** True when the execution timeout ended it. */
   readonly timedOut: boolean;
+  /** True when the server cancelled the task (or gave it to another worker): its result must not be reported. */
+  readonly cancelled: boolean;
 }
 
 export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Execution {
@@ -55,6 +66,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   const log = opts.logger;
   let settled = false;
   let timedOut = false;
+  let cancelled = false;
   let settle!: (r: TaskResult) => void;
   const result = new Promise<TaskResult>((resolve) => (settle = resolve));
   const base = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId: opts.workerId };
@@ -71,9 +83,17 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     return logs.length ? logs : undefined;
   };
 
+  const checkpoints = new Checkpointer({
+    client: opts.client,
+    task,
+    workerId: opts.workerId,
+    intervalMs: opts.checkpointIntervalMs ?? reg.options.checkpointIntervalMs ?? WORKER_DEFAULTS.checkpointIntervalMs,
+    logger: log,
+    onLost: (reason) => cancel(reason),
+  });
   const heartbeat = async () => {
     if (settled) return;
-    await opts.client.updateTask({ ...base, status: "IN_PROGRESS", extendLease: true });
+    await checkpoints.heartbeat();
   };
 
   const ctx: TaskContext = {
@@ -88,6 +108,9 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     task,
     log: (message: string) => addLog(String(message)),
     heartbeat,
+    checkpoint: (state, o) => (settled ? Promise.resolve() : checkpoints.checkpoint(state, o)),
+    resumeFrom: undefined,
+    batches: (items, size, o) => batches(ctx, items, size, o),
   };
 
   const timers: NodeJS.Timeout[] = [];
@@ -96,7 +119,17 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     settled = true;
     for (const t of timers) clearTimeout(t), clearInterval(t);
     const l = takeLogs();
-    settle(l ? { ...r, logs: l } : r);
+    const out = withCheckpoint(r, checkpoints);
+    // A checkpoint update under way must land before the result, never after it.
+    void checkpoints.close().then(() => settle(l ? { ...out, logs: l } : out));
+  };
+  const cancel = (reason: string) => {
+    if (settled) return;
+    cancelled = true;
+    log.info({ reason }, reason);
+    addLog(reason);
+    controller.abort(new TaskCancelledError(reason));
+    finish({ ...base, status: "FAILED", reasonForIncompletion: reason });
   };
   const fail = (reason: string) => {
     if (!controller.signal.aborted) controller.abort(new Error(reason));
@@ -117,6 +150,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   if (opts.leaseExtend && rts > 0) {
     const every = Math.max(250, Math.floor(rts * 1000 * 0.5));
     const t = setInterval(() => {
+      if (checkpoints.active) return; // checkpoints renew the lease themselves
       heartbeat().then(
         () => log.debug("lease extended"),
         (err) => log.warn({ err: (err as Error).message }, "could not extend the lease"),
@@ -128,11 +162,17 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
 
   const invoke = opts.invoke ?? invokeInProcess;
   let running: Promise<unknown>;
-  try {
-    running = invoke(reg, task.inputData ?? {}, ctx);
-  } catch (err) {
-    running = Promise.reject(err);
-  }
+  const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task);
+  running = resume.then((found) => {
+    if (found) {
+      checkpoints.inherit(found);
+      (ctx as { resumeFrom?: unknown }).resumeFrom = found.state;
+      addLog(`resuming from checkpoint ${found.seq} saved by ${found.taskId} at ${new Date(found.savedAt).toISOString()}`);
+      log.info({ seq: found.seq, from: found.taskId }, "resuming from a checkpoint");
+    }
+    if (settled) return undefined;
+    return invoke(reg, task.inputData ?? {}, ctx);
+  });
   running.then(
     (value) => {
       if (settled) {
@@ -161,10 +201,28 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     get timedOut() {
       return timedOut;
     },
+    get cancelled() {
+      return cancelled;
+    },
   };
 }
 
 type Base = { taskId: string; workflowInstanceId: string; workerId: string };
+
+/**
+ * The checkpoint's part of a result: FAILED and IN_PROGRESS carry the latest checkpoint (their
+ * output replaces the task's, and the next attempt resumes from it); COMPLETED gets the progress
+ * of ctx.batches() as `batches`, unless the output has its own.
+ */
+function withCheckpoint(r: TaskResult, checkpoints: Checkpointer): TaskResult {
+  if (r.status === "COMPLETED") {
+    const state = checkpoints.lastState();
+    if (checkpoints.active && isBatchProgress(state) && r.outputData && !("batches" in r.outputData)) return { ...r, outputData: { ...r.outputData, batches: state } };
+    return r;
+  }
+  const carry = checkpoints.carryOver();
+  return carry ? { ...r, outputData: { ...r.outputData, ...carry } } : r;
+}
 
 /** A task's return value → TaskResult. */
 export function mapValue(value: unknown, base: Base): TaskResult {

@@ -5,13 +5,19 @@
  *   first SIGINT/SIGTERM (or stop()): stop polling, let in-flight tasks finish within the grace
  *   period, deliver their results, abort what is left and report each FAILED "worker shutting
  *   down" (so Conductor retries it at once), deliver within a bounded window, spool the rest;
- *   second signal: exit 130 at once (results still in memory are spooled synchronously first).
+ *   second signal: exit 130 at once (every result is already in the spool; the next start delivers it).
+ * It also owns crashes: an uncaughtException or unhandledRejection raised inside a task (found
+ * through the task's AsyncLocalStorage context) fails that task only; one outside any task is
+ * logged, and an uncaught exception there stops the run cleanly with exit code 1. Results are
+ * in the spool before they are sent, so even a process that dies leaves nothing behind.
  */
 import type { Logger } from "pino";
 import type { ConductorClient } from "../conductor/client.ts";
 import type { Registration } from "../task/registration.ts";
 import { silentLogger } from "../log.ts";
 import { sleep, type BackoffOptions } from "./backoff.ts";
+import { contextStorage } from "./context.ts";
+import { deadLetterFile } from "./dead-letter.ts";
 import { ResultDelivery, type DeliveryStats } from "./delivery.ts";
 import { RuntimeEvents } from "./events.ts";
 import { SHUTDOWN_REASON, type Invoker } from "./executor.ts";
@@ -39,6 +45,16 @@ export interface RunWorkersOptions {
   finalDeliveryMs?: number;
   /** Install SIGINT/SIGTERM handlers (default true). */
   handleSignals?: boolean;
+  /** Install uncaughtException/unhandledRejection handlers (default: as handleSignals). */
+  handleCrashes?: boolean;
+  /** fdatasync each batch of spool appends (default true; false survives a process death but not a power loss). */
+  spoolFsync?: boolean;
+  /** No spool (the benchmark's baseline only: results are lost when the process dies). */
+  spoolOff?: boolean;
+  /** Results waiting for Conductor past which no new work is taken (default: maxInMemoryResults). */
+  pauseAboveBacklog?: number;
+  /** Largest task output sent, in bytes of JSON (default 10 MiB, Conductor's default limit). */
+  maxOutputBytes?: number;
   /** Called on a second signal (default: process.exit). */
   exit?: (code: number) => void;
   /** Results kept in memory while Conductor is away; beyond that they continue on disk. */
@@ -63,7 +79,7 @@ export interface RunSummary {
   delivery: DeliveryStats;
   workers: Record<string, PollerStats>;
   watchdogRestarts: number;
-  /** 0 for a clean stop. */
+  /** 0 for a clean stop, 1 after an uncaught exception outside any task. */
   exitCode: number;
 }
 
@@ -102,12 +118,16 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     logger,
     outage,
     spoolDir: spoolDir(opts.stateDir),
+    deadLetterFile: deadLetterFile(opts.stateDir),
+    fsync: opts.spoolFsync,
+    spoolOff: opts.spoolOff,
+    pauseAbove: opts.pauseAboveBacklog,
+    maxOutputBytes: opts.maxOutputBytes,
     maxInMemory: opts.maxInMemoryResults,
     backoff: opts.backoff,
     updateV2: opts.updateV2,
     events,
   });
-  delivery.recoverSpool();
 
   let threads: ThreadPool | undefined;
   const pollers = opts.registrations.map((reg, i) => {
@@ -144,6 +164,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   const finished = new Promise<RunSummary>((r) => (resolveFinished = r));
   let stopping: Promise<RunSummary> | undefined;
   let signals = 0;
+  let exitCode = 0;
 
   const stop = (reason = "stop"): Promise<RunSummary> => {
     stopping ??= (async () => {
@@ -165,8 +186,9 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       const spooled = await delivery.close(finalMs, allDrained());
       await threads?.close();
       removeSignals();
+      removeCrashHandlers();
       const s = stats();
-      const summary: RunSummary = { reason, aborted, spooled, delivery: s.delivery, workers: s.workers, watchdogRestarts: s.watchdogRestarts, exitCode: 0 };
+      const summary: RunSummary = { reason, aborted, spooled, delivery: s.delivery, workers: s.workers, watchdogRestarts: s.watchdogRestarts, exitCode };
       const completed = Object.values(s.workers).reduce((n, w) => n + w.completed, 0);
       logger.info({ completed, delivered: s.delivery.delivered, spooled, aborted }, `stopped: ${completed} task(s) completed, ${s.delivery.delivered} result(s) delivered${spooled ? `, ${spooled} spooled` : ""}`);
       events.emit("stopped", { reason, exitCode: summary.exitCode });
@@ -198,6 +220,39 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
   if (handleSignals) {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+  }
+
+  // A stray error: fail the task it came from (its AsyncLocalStorage context says which), never the pool.
+  const onStray = (kind: "uncaughtException" | "unhandledRejection") => (err: unknown) => {
+    const e = err as Error | undefined;
+    const message = (e && typeof e === "object" ? e.message : String(err)) || String(err);
+    const ctx = contextStorage.getStore();
+    const ex = ctx ? pollers.map((p) => p.executions.get(ctx.taskId)).find((x) => x) : undefined;
+    const what = kind === "uncaughtException" ? "an uncaught exception" : "an unhandled promise rejection";
+    if (ctx && ex) {
+      logger.error({ taskId: ctx.taskId, workflowId: ctx.workflowInstanceId, err: message, stack: e?.stack }, `task ${ctx.taskId} (${ctx.taskType}) raised ${what} outside its own promise chain: the task is failed, the workers go on`);
+      ex.abort(`${what} in the task: ${message}`);
+      return;
+    }
+    if (kind === "unhandledRejection") {
+      logger.error({ err: message, stack: e?.stack }, `${what} outside any task: logged, the workers go on`);
+      return;
+    }
+    logger.fatal({ err: message, stack: e?.stack }, `${what} outside any task: stopping cleanly (undelivered results are in the spool), exit code 1`);
+    exitCode = 1;
+    void stop("uncaughtException");
+  };
+  const onUncaught = onStray("uncaughtException");
+  const onUnhandled = onStray("unhandledRejection");
+  const handleCrashes = opts.handleCrashes ?? handleSignals;
+  const removeCrashHandlers = () => {
+    if (!handleCrashes) return;
+    process.off("uncaughtException", onUncaught);
+    process.off("unhandledRejection", onUnhandled);
+  };
+  if (handleCrashes) {
+    process.on("uncaughtException", onUncaught);
+    process.on("unhandledRejection", onUnhandled);
   }
 
   const update = (name: string, patch: PollingPatch): WorkerSettings[] => {

@@ -15,11 +15,14 @@ import type { ResultDelivery } from "./delivery.ts";
 import { execute, type Execution, type Invoker } from "./executor.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
+import { stallAwareTimeout } from "./stall.ts";
 
 /** Server-side wait for a batch poll while tasks are flowing (ms): take what is ready, do not wait for a full batch. */
 export const BUSY_POLL_TIMEOUT_MS = 0;
 /** Extra time a poll step may take beyond its long-poll time before the watchdog calls it hung. */
 export const HANG_MARGIN_MS = 15_000;
+/** How long a poll request may take beyond its long-poll time before it is given up (ms of running time, see stall.ts). */
+export const POLL_ANSWER_MARGIN_MS = 10_000;
 
 /** The effective settings of one worker (after flags > env > decorator > defaults). */
 export interface WorkerSettings {
@@ -78,6 +81,8 @@ export class Poller {
   private drainWaiters: Array<() => void> = [];
   /** Poll requests under way. stop() lets them finish: a task the server has handed out is ours to run. */
   private pollsInFlight = 0;
+  /** Slots promised to poll requests under way (also to one a restarted loop left behind), so tasks never outnumber the slots. */
+  private reserved = 0;
   /** Set by abortAll: a task that still arrives (from a poll under way) is aborted at once. */
   private abortReason?: string;
   private readonly backoff: Backoff;
@@ -162,12 +167,21 @@ export class Poller {
     return n;
   }
 
-  /** True when the current loop step overran its deadline (a hung request). */
-  hung(now = Date.now()): boolean {
+  /** True when the current loop step overran its deadline (a hung step), on the monotonic clock. */
+  hung(now = performance.now()): boolean {
     return !this.stopped && now > this.stepDeadline;
   }
 
-  /** Abandon the current loop and start a fresh one (watchdog). */
+  /** Move the current step's deadline later (the process was stopped for `ms`: that time does not count). */
+  postpone(ms: number): void {
+    if (Number.isFinite(this.stepDeadline)) this.stepDeadline += ms;
+  }
+
+  /**
+   * Start a fresh loop (watchdog). The old loop's sleeps end, but a poll request under way is
+   * not aborted: its answer may hold tasks the server has already handed to us. It ends by its
+   * own timeout, and whatever it brings is run (its slots stay reserved meanwhile).
+   */
   restart(): void {
     if (this.stopped) return;
     this.stats.restarts++;
@@ -180,46 +194,63 @@ export class Poller {
   }
 
   private async loop(gen: number, genSignal: AbortSignal): Promise<void> {
-    const { settings, client, outage, logger } = this.opts;
+    const { settings, client, outage, logger, delivery } = this.opts;
     const margin = this.opts.hangMarginMs ?? HANG_MARGIN_MS;
     let longPoll = true;
     const live = () => !this.stopped && gen === this.generation;
-    // Sleeps end on stop or restart; poll requests only on restart (see stop()).
+    // Sleeps end on stop or restart; poll requests never (see stop() and restart()).
     const sleepSignal = AbortSignal.any([genSignal, this.stopCtl.signal]);
     while (live()) {
-      const free = this.pausedFlag ? 0 : settings.concurrency - this.slots;
+      const free = this.pausedFlag ? 0 : settings.concurrency - this.slots - this.reserved;
       if (free <= 0) {
         this.stepDeadline = Number.POSITIVE_INFINITY;
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = undefined;
         continue;
       }
+      // Too many results wait for Conductor: take no new work until the backlog shrinks.
+      if (!delivery.accepting) {
+        this.stepDeadline = Number.POSITIVE_INFINITY;
+        await Promise.race([delivery.whenAccepting(), new Promise((resolve) => sleepSignal.addEventListener("abort", resolve, { once: true }))]);
+        if (!live()) break;
+      }
       const count = longPoll ? 1 : free;
       const timeoutMs = longPoll || free === 1 ? settings.pollTimeoutMs : Math.min(BUSY_POLL_TIMEOUT_MS, settings.pollTimeoutMs);
-      this.stepDeadline = Date.now() + timeoutMs + margin;
+      this.stepDeadline = performance.now() + timeoutMs + margin;
       let tasks: Task[];
       this.pollsInFlight++;
+      this.reserved += count;
       const pollStarted = performance.now();
+      // The request's own timeout tells a stopped process from a server that does not answer (stall.ts).
+      const requestTimeout = stallAwareTimeout(timeoutMs + POLL_ANSWER_MARGIN_MS, (lateMs) => logger.info({ lateMs: Math.round(lateMs) }, "the process was not running for a while (timers fired late): waiting for the poll's answer instead of giving up on it"));
       try {
         this.stats.polls++;
-        tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: genSignal });
+        tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: requestTimeout.signal, requestTimeoutMs: 0 });
       } catch (err) {
+        requestTimeout.clear();
         this.pollsInFlight--;
-        if (!live()) break;
+        this.reserved -= count;
+        if (!live()) {
+          this.slotWaiter?.(); // a restarted loop may wait for the slots this request held
+          break;
+        }
         this.stats.pollErrors++;
         const e = err as ConductorError;
         this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: "error", count: 0, durationMs: performance.now() - pollStarted, error: e?.message });
-        if (e instanceof ConductorError && e.transient) outage.failed(err);
+        if (e instanceof ConductorError && (e.transient || requestTimeout.timedOut)) outage.failed(err);
         else if (e?.message !== this.lastError) {
           logger.error({ err: e?.message, status: e?.status }, "poll failed; retrying with backoff");
         }
         this.lastError = e?.message;
         const ms = this.backoff.next();
-        this.stepDeadline = Date.now() + ms + margin;
+        this.stepDeadline = performance.now() + ms + margin;
         await sleep(ms, sleepSignal);
         continue;
       }
+      requestTimeout.clear();
       this.pollsInFlight--;
+      this.reserved -= count;
+      if (!live()) this.slotWaiter?.();
       this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: tasks.length ? "tasks" : "empty", count: tasks.length, durationMs: performance.now() - pollStarted });
       outage.ok();
       this.backoff.reset();
@@ -230,7 +261,7 @@ export class Poller {
       if (tasks.length === 0) {
         this.stats.emptyPolls++;
         if (longPoll) {
-          this.stepDeadline = Date.now() + settings.pollIntervalMs + margin;
+          this.stepDeadline = performance.now() + settings.pollIntervalMs + margin;
           await sleep(settings.pollIntervalMs, AbortSignal.any([sleepSignal, this.wakeCtl.signal]));
         }
         longPoll = true;
@@ -276,7 +307,7 @@ export class Poller {
         this.executions.set(task.taskId, ex);
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
-        this.executions.delete(task.taskId);
+        if (this.executions.get(task.taskId) === ex) this.executions.delete(task.taskId);
         events?.emit("task:finished", {
           worker: settings.name,
           domain: settings.domain,
@@ -302,7 +333,8 @@ export class Poller {
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
         const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
-        const next = await delivery.deliver(result, wantNext);
+        // A task the server cancelled (or gave to another worker) has nothing to report.
+        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext);
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;

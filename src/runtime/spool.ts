@@ -1,44 +1,129 @@
 /**
- * The result spool: JSON-lines files under `<stateDir>/spool/` holding results that could not
- * be delivered yet. It serves two purposes:
- *  - overflow while the server is away (results beyond the in-memory bound are appended to a
- *    live file, read back in order once the backlog drains), so memory stays bounded;
- *  - hand-over between runs: on shutdown whatever is undelivered is written to a new spool
- *    file (temp file + fsync + rename, so a crash never leaves half a file under a final name),
- *    and the next `worker start` claims those files and delivers them before anything else.
- * Readers skip a torn last line (a crash mid-append) instead of failing. Claiming renames a file
- * to `<name>.claimed-<pid>`; files claimed by a process that is gone are taken over. A result can
- * at worst be delivered twice (Conductor ignores an update to a finished task), never lost.
+ * The result spool: a write-ahead log of results under `<stateDir>/spool/`. Every result is
+ * appended here (durable) before it is sent, and marked done after the server's answer, so a
+ * process that dies (SIGKILL, OOM, a crash) leaves its undelivered results on disk and the next
+ * start delivers them.
+ *
+ * Files:
+ *  - `lease-<runId>`: who owns a run's segments. Written at open, its mtime refreshed every
+ *    `refreshMs`; records host, pid and process start. A run is dead when its lease is missing,
+ *    older than `staleMs`, or names this host and a pid that is gone (or is this very pid but
+ *    another process start: containers restart as pid 1). Never the pid alone.
+ *  - `wal-<created>-<seq>-<runId>.jsonl`: segments, JSON lines `{"p":id,"e":entry}` (a result put)
+ *    and `{"d":id}` (done). A new segment starts past `segmentBytes`; a segment with no pending
+ *    put left is deleted. The `<created>` stamp keeps the order across runs.
+ *
+ * Group commit: puts are buffered for one turn of the event loop and written with one write and
+ * (by default) one fdatasync for the whole batch; each put resolves once its batch is on disk.
+ * Done markers ride along with the next batch and are never synced on their own: losing one only
+ * means a result is sent twice, which Conductor ignores for a finished task.
+ *
+ * Claiming: a live run takes over a dead run's segments by renaming each to its own run id (an
+ * atomic rename: two claimants never both win), then reads the pending puts. A lease lost while
+ * this process was stopped (SIGSTOP, a VM pause) is noticed at the next refresh: the lease is
+ * re-made and what this process still holds in memory is appended again.
+ *
+ * Disk errors (ENOSPC, EACCES, EROFS...) never throw out of here and never drop a result: the
+ * batch stays in memory, one error line is logged, and writing is retried after `retryMs`
+ * (re-appending every result that never reached the disk).
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  write,
+  writeFileSync,
+  writeSync,
+  fdatasyncSync,
+} from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import type { Logger } from "pino";
 import type { TaskResult } from "../conductor/types.ts";
 
 /** One undelivered result and what the delivery already did to it. */
 export interface SpoolEntry {
   result: TaskResult;
-  /** True once the result was replaced by a minimal FAILED after the server refused it (400). */
+  /** True once the result was replaced by a minimal FAILED after the server refused it. */
   downgraded?: boolean;
 }
 
-interface DiskFile {
-  path: string;
+/** Where a put sits on disk (to read it back when it was evicted from memory). */
+export interface SpoolLocation {
+  segment: Segment;
   offset: number;
-  /** Entries handed out but not yet acknowledged with done(). */
-  outstanding: number;
-  /** Fully read. */
-  eof: boolean;
-  /** The live append file of this process. */
-  live: boolean;
+  length: number;
+}
+
+/** A result the journal holds until done(). */
+export interface JournalRecord {
+  id: string;
+  /** In memory; undefined when evicted (read it back with load()). */
+  entry?: SpoolEntry;
+  /** On disk, once its batch was written. */
+  loc?: SpoolLocation;
+  /** True once the put is on disk (synced per the policy). */
+  durable: boolean;
+  /** True for results taken over from an earlier run. */
+  recovered: boolean;
+}
+
+export interface Segment {
+  path: string;
+  fd: number;
+  size: number;
+  /** Puts in this segment not done yet. */
+  pending: number;
+}
+
+export interface JournalOptions {
+  dir: string;
+  logger: Logger;
+  /** fdatasync each batch (default true): results survive power loss, not only a process death. */
+  fsync?: boolean;
+  /** Start a new segment past this many bytes (default 16 MiB). */
+  segmentBytes?: number;
+  /** Refresh the lease this often, ms (default 5000). */
+  refreshMs?: number;
+  /** A lease older than this is a dead run's, ms (default 30000). */
+  staleMs?: number;
+  /** After a disk error, try the disk again after this long, ms (default 5000). */
+  retryMs?: number;
+  /** Write nothing (the benchmark's baseline only: results are then not crash-safe). */
+  off?: boolean;
+  /** Called with results taken over from a dead run after start (a run that died while we ran). */
+  onRecovered?: (records: JournalRecord[]) => void;
 }
 
 export function spoolDir(stateDir: string): string {
   return path.join(stateDir, "spool");
 }
 
+const SEGMENT_RE = /^wal-(\d{15})-(\d{6})-([a-z0-9]+)\.jsonl$/;
+const LEASE_RE = /^lease-([a-z0-9]+)$/;
+const processStart = Math.round(Date.now() - process.uptime() * 1000);
+
+interface LeaseInfo {
+  runId: string;
+  host: string;
+  pid: number;
+  /** Epoch ms when the owning process started (tells pid 1 of one container start from the next). */
+  processStart: number;
+}
+
 function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;
@@ -47,173 +132,447 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function stamp(): string {
-  return `${Date.now().toString().padStart(15, "0")}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** Write entries durably to a new spool file; returns its path (undefined when there is nothing to write). */
-export function writeSpoolFile(dir: string, lines: string[]): string | undefined {
-  if (lines.length === 0) return undefined;
-  mkdirSync(dir, { recursive: true });
-  const final = path.join(dir, `r-${stamp()}.jsonl`);
-  const tmp = `${final}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, lines.join("\n") + "\n");
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, final);
-  return final;
-}
-
-/** A FIFO of spool entries on disk: claimed spool files first, then this process's live overflow file. */
-export class DiskQueue {
-  private files: DiskFile[] = [];
-  /** Lines that could not be parsed (torn writes), skipped. */
+export class ResultJournal {
+  readonly runId = randomBytes(6).toString("hex");
+  private readonly fsync: boolean;
+  private readonly segmentBytes: number;
+  private readonly staleMs: number;
+  private readonly retryMs: number;
+  private readonly leasePath: string;
+  private readonly segments: Segment[] = [];
+  private current?: Segment;
+  private seq = 0;
+  private nextId = 0;
+  private buffer: Array<{ line: string; rec?: JournalRecord; resolve?: () => void }> = [];
+  private flushing?: Promise<void>;
+  private flushScheduled = false;
+  private timer?: NodeJS.Timeout;
+  /** Records not done yet, by id. */
+  readonly records = new Map<string, JournalRecord>();
+  /** Disk unusable until this time (epoch ms) after an error; 0 when fine. */
+  private degradedUntil = 0;
+  private lastError?: string;
+  private closed = false;
+  /** Lines that could not be parsed in recovered segments (a torn last write). */
   corrupt = 0;
-  /** Entries appended to the live file since start. */
-  appended = 0;
 
-  constructor(readonly dir: string) {}
+  constructor(private readonly opts: JournalOptions) {
+    this.fsync = opts.fsync ?? true;
+    this.segmentBytes = opts.segmentBytes ?? 16 * 1024 * 1024;
+    this.staleMs = opts.staleMs ?? 30_000;
+    this.retryMs = opts.retryMs ?? 5000;
+    this.leasePath = path.join(opts.dir, `lease-${this.runId}`);
+  }
 
-  /** Claim every pending spool file in the directory (oldest first). Returns how many files. */
-  claim(): number {
-    if (!existsSync(this.dir)) return 0;
-    const names = readdirSync(this.dir).sort();
-    let n = 0;
-    for (const name of names) {
-      if (name.endsWith(".tmp")) continue;
-      let claimable = false;
-      if (name.endsWith(".jsonl")) claimable = true;
-      else {
-        const m = /\.(claimed|live)-(\d+)$/.exec(name);
-        if (m && !pidAlive(Number(m[2]))) claimable = true;
+  /** Results on disk or waiting to be written that are not done. */
+  get pending(): number {
+    return this.records.size;
+  }
+
+  /** True while the disk is failing (results are kept in memory). */
+  get degraded(): boolean {
+    return this.degradedUntil > 0;
+  }
+
+  /** Take the lease and claim dead runs' segments. Returns their pending records, oldest first. */
+  open(): JournalRecord[] {
+    if (this.opts.off) return [];
+    this.diskTry(() => {
+      mkdirSync(this.opts.dir, { recursive: true });
+      this.writeLease();
+    });
+    const recovered = this.claimDead();
+    this.timer = setInterval(() => this.tick(), this.opts.refreshMs ?? 5000);
+    this.timer.unref();
+    return recovered;
+  }
+
+  /** Append a result; resolves once it is on disk (or kept in memory after a disk error). Never rejects. */
+  put(entry: SpoolEntry): { rec: JournalRecord; durable: Promise<void> } {
+    const rec: JournalRecord = { id: `${this.runId}.${(this.nextId++).toString(36)}`, entry, durable: false, recovered: false };
+    this.records.set(rec.id, rec);
+    let resolve!: () => void;
+    const durable = new Promise<void>((r) => (resolve = r));
+    if (this.opts.off) {
+      resolve();
+      return { rec, durable };
+    }
+    this.buffer.push({ line: JSON.stringify({ p: rec.id, e: entry }), rec, resolve });
+    if (this.closed) this.writeBufferSync(); // a straggler after close: straight to disk for the next start
+    else this.schedule();
+    return { rec, durable };
+  }
+
+  /** The result was answered (delivered, refused into the dead letters, or gone): forget it. */
+  done(rec: JournalRecord): void {
+    if (!this.records.delete(rec.id) || this.opts.off) return;
+    if (rec.loc) rec.loc.segment.pending--;
+    // Also when the put is not written yet: it may still be, and must not come back at the next start.
+    this.buffer.push({ line: JSON.stringify({ d: rec.id }) });
+    this.schedule();
+    this.collect();
+  }
+
+  /** The entry of a record, read back from disk when it was evicted from memory. */
+  load(rec: JournalRecord): SpoolEntry | undefined {
+    if (rec.entry) return rec.entry;
+    if (!rec.loc) return undefined;
+    try {
+      const buf = Buffer.alloc(rec.loc.length);
+      readSync(rec.loc.segment.fd, buf, 0, rec.loc.length, rec.loc.offset);
+      return (JSON.parse(buf.toString("utf8")) as { e: SpoolEntry }).e;
+    } catch (err) {
+      this.opts.logger.error({ err: (err as Error).message, file: rec.loc.segment.path }, `cannot read result ${rec.id} back from the spool`);
+      return undefined;
+    }
+  }
+
+  /** Drop the in-memory copy of a durable record (it stays on disk). */
+  evict(rec: JournalRecord): boolean {
+    if (!rec.durable || !rec.loc) return false;
+    rec.entry = undefined;
+    return true;
+  }
+
+  /** Wait for every buffered line to be written. */
+  async flush(): Promise<void> {
+    while (this.flushing || this.buffer.length) {
+      if (this.flushing) await this.flushing;
+      else await this.runFlush();
+    }
+  }
+
+  /**
+   * Close: write what is buffered (synchronously: also used on a second signal), release the
+   * lease and, when nothing is pending, remove the segments. Returns how many results stay spooled.
+   */
+  close(): number {
+    if (this.closed) return this.records.size;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.writeBufferSync();
+    // A result that never reached the disk gets one last synchronous try.
+    const lost = [...this.records.values()].filter((r) => !r.durable);
+    if (lost.length) {
+      this.degradedUntil = 0;
+      for (const r of lost) if (r.entry) this.buffer.push({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r });
+      this.writeBufferSync();
+      const still = lost.filter((r) => !r.durable);
+      if (still.length) {
+        // Nothing else can keep them: say exactly which results are lost so a person can act.
+        this.opts.logger.error({ results: still.map((r) => r.entry?.result) }, `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`);
       }
-      if (!claimable) continue;
-      const base = name.replace(/\.(claimed|live)-\d+$/, "");
-      const target = path.join(this.dir, `${base.endsWith(".jsonl") ? base : `${base}.jsonl`}.claimed-${process.pid}`);
+    }
+    for (const s of this.segments) {
       try {
-        renameSync(path.join(this.dir, name), target);
+        closeSync(s.fd);
       } catch {
-        continue; // another process took it first
+        // already closed
       }
-      this.files.push({ path: target, offset: 0, outstanding: 0, eof: false, live: false });
-      n++;
+      if (s.pending <= 0 && this.records.size === 0) safeUnlink(s.path);
     }
-    return n;
+    this.segments.length = 0;
+    this.current = undefined;
+    safeUnlink(this.leasePath);
+    return this.records.size;
   }
 
-  /** True when some entry on disk has not been read yet. */
-  get hasUnread(): boolean {
-    return this.files.some((f) => !f.eof);
+  // ------------------------------------------------------------------ internals
+
+  private schedule(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.flushing) void this.runFlush();
+    });
   }
 
-  /** Append one entry to the live overflow file. */
-  append(entry: SpoolEntry): void {
-    let live = this.files.at(-1);
-    if (!live || !live.live) {
-      mkdirSync(this.dir, { recursive: true });
-      const p = path.join(this.dir, `s-${stamp()}.jsonl.live-${process.pid}`);
-      live = { path: p, offset: 0, outstanding: 0, eof: false, live: true };
-      this.files.push(live);
+  private runFlush(): Promise<void> {
+    const p = this.flushBatch().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length) this.schedule();
+    });
+    this.flushing = p;
+    return p;
+  }
+
+  /** Write one batch (one write, one fdatasync when it holds a put). */
+  private async flushBatch(): Promise<void> {
+    const seg = this.usableSegment();
+    const batch = this.buffer.splice(0);
+    if (!batch.length) return;
+    if (!seg) return this.keepInMemory(batch);
+    const text = batch.map((b) => b.line).join("\n") + "\n";
+    const buf = Buffer.from(text, "utf8");
+    const start = seg.size;
+    try {
+      await writeAll(seg.fd, buf, start);
+      if (this.fsync && batch.some((b) => b.rec)) await new Promise<void>((res, rej) => fdatasync(seg.fd, (e) => (e ? rej(e) : res())));
+    } catch (err) {
+      this.diskFailed(err);
+      // A partial write leaves a torn line that recovery skips; the next write starts past it.
+      try {
+        seg.size = fstatSync(seg.fd).size;
+      } catch {
+        // the fd is unusable: a new segment is opened next time
+      }
+      return this.keepInMemory(batch);
     }
-    appendFileSync(live.path, JSON.stringify(entry) + "\n");
-    live.eof = false;
-    this.appended++;
-  }
-
-  /** Read up to `max` entries in order. Each comes with a token to pass to done() once handled. */
-  read(max: number): Array<{ entry: SpoolEntry; token: object; recovered: boolean }> {
-    const out: Array<{ entry: SpoolEntry; token: object; recovered: boolean }> = [];
-    for (const f of this.files) {
-      if (out.length >= max) break;
-      if (f.eof) continue;
-      for (const line of this.readLines(f, max - out.length)) {
-        try {
-          const entry = JSON.parse(line) as SpoolEntry;
-          if (entry && typeof entry === "object" && entry.result?.taskId) {
-            f.outstanding++;
-            out.push({ entry, token: f, recovered: !f.live });
-          } else this.corrupt++;
-        } catch {
-          this.corrupt++;
+    seg.size = start + buf.length;
+    this.diskOk();
+    let offset = start;
+    for (const b of batch) {
+      const len = Buffer.byteLength(b.line);
+      if (b.rec) {
+        if (this.records.has(b.rec.id)) {
+          b.rec.loc = { segment: seg, offset, length: len };
+          b.rec.durable = true;
+          seg.pending++;
         }
       }
+      offset += len + 1;
+      b.resolve?.();
     }
-    this.collect();
-    return out;
-  }
-
-  /** An entry from read() was delivered or dropped: files fully handled are removed. */
-  done(token: object): void {
-    const f = token as DiskFile;
-    f.outstanding--;
+    if (seg.size > this.segmentBytes) this.current = undefined;
     this.collect();
   }
 
-  /** Raw unread lines of every file (for the final spool at shutdown). */
-  unreadLines(): string[] {
-    const out: string[] = [];
-    for (const f of this.files) if (!f.eof) out.push(...this.readLines(f, Number.MAX_SAFE_INTEGER));
-    return out;
+  /** Synchronous variant for close(). */
+  private writeBufferSync(): void {
+    const seg = this.usableSegment(true);
+    const batch = this.buffer.splice(0);
+    if (!batch.length) return;
+    if (!seg) return this.keepInMemory(batch);
+    const buf = Buffer.from(batch.map((b) => b.line).join("\n") + "\n", "utf8");
+    try {
+      let done = 0;
+      while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, seg.size + done);
+      if (this.fsync) fdatasyncSync(seg.fd);
+    } catch (err) {
+      this.diskFailed(err);
+      return this.keepInMemory(batch);
+    }
+    let offset = seg.size;
+    for (const b of batch) {
+      const len = Buffer.byteLength(b.line);
+      if (b.rec && this.records.has(b.rec.id)) {
+        b.rec.loc = { segment: seg, offset, length: len };
+        b.rec.durable = true;
+        seg.pending++;
+      }
+      offset += len + 1;
+      b.resolve?.();
+    }
+    seg.size += buf.length;
   }
 
-  /** Remove every file this queue holds (after their content was written elsewhere). */
-  removeAll(): void {
-    for (const f of this.files) safeUnlink(f.path);
-    this.files = [];
+  private keepInMemory(batch: Array<{ rec?: JournalRecord; resolve?: () => void }>): void {
+    for (const b of batch) b.resolve?.();
   }
 
+  /** The segment to append to, opening a new one when needed; undefined while the disk fails. */
+  private usableSegment(force = false): Segment | undefined {
+    if (!force && this.degradedUntil > Date.now()) return undefined;
+    if (this.current) return this.current;
+    return this.diskTry(() => {
+      mkdirSync(this.opts.dir, { recursive: true });
+      if (!this.closed && !existsSync(this.leasePath)) this.writeLease();
+      const name = `wal-${Date.now().toString().padStart(15, "0")}-${String(this.seq++).padStart(6, "0")}-${this.runId}.jsonl`;
+      const p = path.join(this.opts.dir, name);
+      const fd = openSync(p, "a+");
+      const seg: Segment = { path: p, fd, size: fstatSync(fd).size, pending: 0 };
+      this.segments.push(seg);
+      this.current = seg;
+      // Results that never reached the disk (an earlier error) go into the new segment first.
+      const unwritten = [...this.records.values()].filter((r) => !r.durable && r.entry && !this.buffer.some((b) => b.rec === r));
+      if (unwritten.length) this.buffer.unshift(...unwritten.map((r) => ({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r })));
+      return seg;
+    });
+  }
+
+  private diskTry<T>(fn: () => T): T | undefined {
+    try {
+      const v = fn();
+      return v;
+    } catch (err) {
+      this.diskFailed(err);
+      return undefined;
+    }
+  }
+
+  private diskFailed(err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    const msg = `${e.code ?? ""} ${e.message}`.trim();
+    if (!this.degradedUntil || msg !== this.lastError) {
+      this.opts.logger.error(
+        { err: e.message, code: e.code, dir: this.opts.dir },
+        `cannot write the result spool in ${this.opts.dir} (${e.code ?? e.message}): results are kept in memory and written once the disk works again; they are lost only if this process dies meanwhile`,
+      );
+    }
+    this.lastError = msg;
+    this.degradedUntil = Date.now() + this.retryMs;
+    this.current = undefined;
+  }
+
+  private diskOk(): void {
+    if (!this.degradedUntil) return;
+    this.degradedUntil = 0;
+    this.lastError = undefined;
+    this.opts.logger.info({ dir: this.opts.dir }, "the result spool is writable again");
+  }
+
+  /** Remove segments that hold nothing pending (never the current one). */
   private collect(): void {
-    while (this.files.length && this.files[0].eof && this.files[0].outstanding <= 0) {
-      const f = this.files.shift()!;
-      safeUnlink(f.path);
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i];
+      if (s === this.current || s.pending > 0) continue;
+      if (this.buffer.length && this.current === undefined) continue;
+      try {
+        closeSync(s.fd);
+      } catch {
+        // already closed
+      }
+      safeUnlink(s.path);
+      this.segments.splice(i, 1);
     }
   }
 
-  private readLines(f: DiskFile, max: number): string[] {
-    const lines: string[] = [];
-    let size: number;
-    try {
-      size = statSync(f.path).size;
-    } catch {
-      f.eof = true;
-      return lines;
-    }
-    const fd = openSync(f.path, "r");
-    try {
-      let chunk = 1 << 20;
-      while (lines.length < max && f.offset < size) {
-        const len = Math.min(chunk, size - f.offset);
-        const buf = Buffer.allocUnsafe(len);
-        const got = readSync(fd, buf, 0, len, f.offset);
-        let start = 0;
-        let nl: number;
-        while (lines.length < max && (nl = buf.indexOf(10, start)) !== -1 && nl < got) {
-          const line = buf.toString("utf8", start, nl).trim();
-          if (line) lines.push(line);
-          start = nl + 1;
-        }
-        if (start === 0 && lines.length < max) {
-          if (f.offset + got >= size) {
-            // A torn last line (crash mid-append): skip it.
-            if (buf.toString("utf8", 0, got).trim() && !f.live) this.corrupt++;
-            if (!f.live) f.offset = size;
-            break;
-          }
-          chunk *= 2; // a line longer than the chunk
-          continue;
-        }
-        f.offset += start;
-      }
-      if (f.offset >= size) f.eof = true;
-    } finally {
-      closeSync(fd);
-    }
-    return lines;
+  private writeLease(): void {
+    const info: LeaseInfo = { runId: this.runId, host: os.hostname(), pid: process.pid, processStart };
+    writeFileSync(this.leasePath, JSON.stringify(info) + "\n");
   }
+
+  private tick(): void {
+    if (this.closed) return;
+    if (this.degradedUntil && this.degradedUntil <= Date.now() && this.records.size) this.schedule();
+    try {
+      if (!existsSync(this.leasePath)) {
+        // Declared dead while we were stopped: another run took our segments (it delivers what
+        // they hold). Take a new lease and write what we still hold in memory again.
+        this.opts.logger.warn({ dir: this.opts.dir }, "this run's spool lease was taken over while the process was stopped: re-writing its results");
+        this.writeLease();
+        this.segments.length = 0;
+        this.current = undefined;
+        for (const r of [...this.records.values()]) {
+          if (r.entry) {
+            r.durable = false;
+            r.loc = undefined;
+            this.buffer.push({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r });
+          } else this.records.delete(r.id); // on disk only, in the segments the other run took
+        }
+        this.schedule();
+      } else {
+        const now = new Date();
+        utimesSync(this.leasePath, now, now);
+      }
+    } catch (err) {
+      this.diskFailed(err);
+    }
+    const late = this.claimDead();
+    if (late.length) this.opts.onRecovered?.(late);
+  }
+
+  private isDead(runId: string, names: Set<string>): boolean {
+    const lease = `lease-${runId}`;
+    if (!names.has(lease)) return true;
+    const p = path.join(this.opts.dir, lease);
+    try {
+      const st = statSync(p);
+      if (Date.now() - st.mtimeMs > this.staleMs) return true;
+      const info = JSON.parse(readFileSync(p, "utf8")) as LeaseInfo;
+      if (info.host === os.hostname()) {
+        if (info.pid === process.pid) return info.processStart !== processStart && runId !== this.runId;
+        if (!pidAlive(info.pid)) return true;
+      }
+      return false;
+    } catch {
+      return false; // being written: not dead yet
+    }
+  }
+
+  /** Claim every segment of a dead run; returns their pending records, oldest first. */
+  private claimDead(): JournalRecord[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.opts.dir);
+    } catch {
+      return [];
+    }
+    const set = new Set(names);
+    const deadRuns = new Map<string, boolean>();
+    const claimed: Segment[] = [];
+    for (const name of names.sort()) {
+      const m = SEGMENT_RE.exec(name);
+      if (!m || m[3] === this.runId) continue;
+      let dead = deadRuns.get(m[3]);
+      if (dead === undefined) deadRuns.set(m[3], (dead = this.isDead(m[3], set)));
+      if (!dead) continue;
+      const target = path.join(this.opts.dir, `wal-${m[1]}-${String(this.seq++).padStart(6, "0")}-${this.runId}.jsonl`);
+      try {
+        renameSync(path.join(this.opts.dir, name), target);
+      } catch {
+        continue; // another run claimed it first
+      }
+      try {
+        const fd = openSync(target, "r+");
+        claimed.push({ path: target, fd, size: fstatSync(fd).size, pending: 0 });
+      } catch (err) {
+        this.opts.logger.error({ err: (err as Error).message, file: target }, "cannot open a spool file left by an earlier run");
+      }
+    }
+    for (const [runId, dead] of deadRuns) if (dead) safeUnlink(path.join(this.opts.dir, `lease-${runId}`));
+    // Stale leases with no segments left.
+    for (const name of names) {
+      const m = LEASE_RE.exec(name);
+      if (m && m[1] !== this.runId && !deadRuns.has(m[1]) && this.isDead(m[1], set)) safeUnlink(path.join(this.opts.dir, name));
+    }
+    if (!claimed.length) return [];
+    const puts = new Map<string, JournalRecord>();
+    for (const seg of claimed) {
+      const text = readFileSync(seg.path);
+      let offset = 0;
+      while (offset < text.length) {
+        let nl = text.indexOf(10, offset);
+        if (nl === -1) nl = text.length;
+        const line = text.toString("utf8", offset, nl).trim();
+        if (line) {
+          try {
+            const o = JSON.parse(line) as { p?: string; e?: SpoolEntry; d?: string };
+            if (o.p && o.e?.result?.taskId) puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
+            else if (o.d) puts.delete(o.d);
+            else this.corrupt++;
+          } catch {
+            this.corrupt++; // a torn last write
+          }
+        }
+        offset = nl + 1;
+      }
+      this.segments.unshift(seg);
+    }
+    const out = [...puts.values()];
+    for (const r of out) {
+      r.loc!.segment.pending++;
+      this.records.set(r.id, r);
+    }
+    if (this.corrupt) this.opts.logger.warn({ lines: this.corrupt }, `skipped ${this.corrupt} torn line(s) in spool files left by an earlier run`);
+    this.collect();
+    return out;
+  }
+}
+
+function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = 0;
+    const step = () =>
+      write(fd, buf, done, buf.length - done, position + done, (err, n) => {
+        if (err) return reject(err);
+        done += n;
+        if (done < buf.length) step();
+        else resolve();
+      });
+    step();
+  });
 }
 
 function safeUnlink(p: string): void {

@@ -8,6 +8,7 @@ import { findTsconfig, moduleImporter } from "../discovery/loader.ts";
 import type { TaskContext, TaskFunction } from "../task/context.ts";
 import { declarationsOf, instanceOf, withCurrentFile } from "../task/registry.ts";
 import { isInProgress } from "../task/results.ts";
+import { batches } from "../task/batches.ts";
 import { contextStorage } from "./context.ts";
 
 const { sourceFile, name, domain, tsconfig } = workerData as { sourceFile: string; name: string; domain?: string; tsconfig?: string | false };
@@ -32,7 +33,18 @@ async function resolveFn(): Promise<TaskFunction> {
 const fnPromise = resolveFn();
 fnPromise.catch(() => {});
 
-parentPort!.on("message", async (msg: { id: number; input: Record<string, unknown>; ctx: Omit<TaskContext, "signal" | "log" | "heartbeat"> }) => {
+// ctx.checkpoint in a thread: the main thread sends it and answers when done (flush waits for that).
+const checkpointAcks = new Map<number, { resolve(): void; reject(err: Error): void }>();
+let checkpointSeq = 0;
+
+parentPort!.on("message", async (msg: { id: number; input: Record<string, unknown>; ctx: Omit<TaskContext, "signal" | "log" | "heartbeat" | "checkpoint" | "batches"> } | { type: "checkpointed"; cid: number; error?: string }) => {
+  if ("type" in msg) {
+    const ack = checkpointAcks.get(msg.cid);
+    checkpointAcks.delete(msg.cid);
+    if (msg.error) ack?.reject(new Error(msg.error));
+    else ack?.resolve();
+    return;
+  }
   const post = (m: unknown) => parentPort!.postMessage(m);
   try {
     const fn = await fnPromise;
@@ -42,6 +54,13 @@ parentPort!.on("message", async (msg: { id: number; input: Record<string, unknow
       signal: controller.signal,
       log: (line: string) => post({ id: msg.id, type: "log", line: String(line) }),
       heartbeat: async () => post({ id: msg.id, type: "heartbeat" }),
+      checkpoint: (state, o) =>
+        new Promise<void>((resolve, reject) => {
+          const cid = ++checkpointSeq;
+          checkpointAcks.set(cid, { resolve, reject });
+          post({ id: msg.id, type: "checkpoint", cid, state: JSON.parse(JSON.stringify(state) ?? "null"), flush: o?.flush });
+        }),
+      batches: (items, size, o) => batches(ctx, items, size, o),
     };
     const value = await contextStorage.run(ctx, () => Promise.resolve().then(() => fn(msg.input, ctx)));
     if (isInProgress(value)) post({ id: msg.id, type: "done", inProgress: { callbackAfterSeconds: value.callbackAfterSeconds, output: value.output } });

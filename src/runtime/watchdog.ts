@@ -1,15 +1,25 @@
 /**
  * The watchdog: checks every poll loop on an interval; a loop whose current step overran its
- * deadline (a request hung past its timeout, a sleep that never woke) is abandoned and a fresh
- * one started. Restarts are counted per worker and logged.
+ * deadline (a sleep that never woke, a request that outlived its own timeout) gets a fresh loop
+ * (the old one's poll request is left to finish: its answer may hold tasks, see Poller.restart).
+ *
+ * A stall is not a hang: when the watchdog's own timer fires late on the monotonic clock, the
+ * process was not running (SIGSTOP, a VM pause, a long GC, a CPU-bound task on the event loop).
+ * That time does not count against any loop: their deadlines move by the lateness, the stall is
+ * logged with the event loop's measured lag, and nothing is restarted this round.
  */
 import type { Logger } from "pino";
 import type { RuntimeEvents } from "./events.ts";
 import type { Poller } from "./poller.ts";
+import { LATE_MS, LoopLag, lateness } from "./stall.ts";
 
 export class Watchdog {
   restarts = 0;
+  /** Stalls seen (the process was not running for more than LATE_MS). */
+  stalls = 0;
   private timer?: NodeJS.Timeout;
+  private expected = 0;
+  private readonly lag = new LoopLag();
 
   constructor(
     private readonly pollers: Poller[],
@@ -19,17 +29,40 @@ export class Watchdog {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.check(), this.intervalMs);
+    this.lag.start();
+    this.expected = performance.now() + this.intervalMs;
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.lag.stop();
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const late = lateness(this.expected, now);
+    this.expected = now + this.intervalMs;
+    if (late > LATE_MS) {
+      this.stall(late);
+      return;
+    }
+    this.check(now);
+  }
+
+  /** The process was not running for `lateMs`: move every deadline by that much. */
+  stall(lateMs: number): void {
+    this.stalls++;
+    for (const p of this.pollers) p.postpone(lateMs);
+    const loopLagMs = this.lag.maxMs();
+    this.lag.reset();
+    this.logger.warn({ stalledMs: Math.round(lateMs), loopLagMs }, `the process was not running for ${(lateMs / 1000).toFixed(1)} s (stopped, paused or its event loop blocked): not a hang, nothing restarted`);
   }
 
   /** One round of checks; returns how many loops were restarted. */
-  check(now = Date.now()): number {
+  check(now = performance.now()): number {
     let n = 0;
     for (const p of this.pollers) {
       if (!p.hung(now)) continue;
@@ -37,7 +70,7 @@ export class Watchdog {
       this.restarts++;
       n++;
       this.events?.emit("watchdog:restart", { worker: p.name, domain: p.settings.domain });
-      this.logger.warn({ worker: p.name, restarts: p.stats.restarts }, `poll loop of ${p.name} stopped moving: restarted`);
+      this.logger.warn({ worker: p.name, restarts: p.stats.restarts }, `poll loop of ${p.name} stopped moving: restarted (a poll request under way is left to finish)`);
     }
     return n;
   }

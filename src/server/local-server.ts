@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, createWriteStream, openSync, statSync, writeSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { ConductorClient } from "../conductor/client.ts";
 import { ServerError } from "./errors.ts";
 import { findJava } from "./java.ts";
@@ -119,7 +120,11 @@ export async function startLocalServer(opts: StartOptions): Promise<StartResult>
   writeSync(logFd, `\n--- idflow server start ${new Date().toISOString()}: Conductor ${resolved.version ?? "?"} on Java ${java.version}, port ${port}${memory ? ", in memory" : ""} ---\n`);
 
   // 4. Spawn.
-  const args = [`-Xmx${heap}`, ...(env.IDFLOW_SERVER_JAVA_OPTS ?? "").split(/\s+/).filter(Boolean), "-jar", resolved.jar];
+  // The JVM's temporary files (Tomcat's, and any payload storage that falls back to a temp
+  // folder) stay with the server's data under .idflow/, not in the system's /tmp.
+  const tmpDir = path.join(path.dirname(files.dataFile), "tmp");
+  await mkdir(tmpDir, { recursive: true });
+  const args = [`-Xmx${heap}`, `-Djava.io.tmpdir=${tmpDir}`, ...(env.IDFLOW_SERVER_JAVA_OPTS ?? "").split(/\s+/).filter(Boolean), "-jar", resolved.jar];
   const foreground = opts.foreground ?? false;
   const detached = opts.detached ?? !foreground;
   say(`Starting Conductor ${resolved.version ?? ""} on http://127.0.0.1:${port} (${memory ? "in memory" : `data in ${files.dataFile}`})…`.replace("  ", " "));

@@ -1,4 +1,50 @@
-/** The Conductor configuration idflow writes for the local server (see CONDUCTOR.md). */
+/**
+ * The Conductor configuration idflow writes for the local server. Property names were read in
+ * the server's source for 3.21.14 and 3.32.x (ConductorProperties, WorkflowReconciler/
+ * WorkflowSweeper, SweeperProperties, ExternalPayloadStorageUtils); a property a version does not
+ * know is ignored by Spring, so one file serves both. docs/conductor-behaviour.md says why each
+ * value was chosen.
+ */
+
+/**
+ * Large payloads stay inline, in the SQLite file with the rest of the data. Past its soft
+ * thresholds (3 MB task input/output, 5 MB workflow input/output) Conductor moves a payload to
+ * "external payload storage", which on a server without S3/Azure/Postgres storage is a fresh
+ * `payloads…` folder under java.io.tmpdir at each start (DummyPayloadStorage): after a restart
+ * the workflow cannot read it back and stays RUNNING for good. Setting each soft threshold to its
+ * hard limit (10240 KB, Conductor's default, kept) means nothing is ever moved out; payloads
+ * over the hard limit still fail the task or workflow, as on any Conductor.
+ */
+export const PAYLOAD_PROPERTIES = [
+  "conductor.app.taskInputPayloadSizeThreshold=10240",
+  "conductor.app.taskOutputPayloadSizeThreshold=10240",
+  "conductor.app.workflowInputPayloadSizeThreshold=10240",
+  "conductor.app.workflowOutputPayloadSizeThreshold=10240",
+  "conductor.app.maxTaskInputPayloadSizeThreshold=10240",
+  "conductor.app.maxTaskOutputPayloadSizeThreshold=10240",
+  "conductor.app.maxWorkflowInputPayloadSizeThreshold=10240",
+  "conductor.app.maxWorkflowOutputPayloadSizeThreshold=10240",
+];
+
+/**
+ * Every workflow ends within a few seconds of its last task. A workflow whose completing decide
+ * did not happen (under a burst) waits for the sweeper, which revisits a running workflow only
+ * after workflowOffsetTimeout (default 30 s) or, with a task in progress, its
+ * responseTimeoutSeconds (capped by maxPostponeDurationSeconds, default 3600 s), and pops a
+ * few entries per round (3.21: sweeperThreadCount every sweep-frequency.millis, waiting up to
+ * sweeperWorkflowPollTimeout for a full batch; 3.32: sweeperThreadCount loops of
+ * sweeper.sweepBatchSize). Short offsets and a sweeper that does not wait for full batches keep
+ * that under a few seconds on one machine.
+ */
+export const SWEEPER_PROPERTIES = [
+  "conductor.app.workflowOffsetTimeout=3",
+  "conductor.app.maxPostponeDurationSeconds=3",
+  "conductor.app.sweeperThreadCount=8",
+  "conductor.app.sweeperWorkflowPollTimeout=100",
+  "conductor.sweep-frequency.millis=100",
+  "conductor.app.sweeper.sweepBatchSize=4",
+  "conductor.app.sweeper.queuePopTimeout=100",
+];
 
 export function serverProperties(opts: { port: number; memory: boolean; dataFile: string }): string {
   const lines = opts.memory
@@ -26,6 +72,10 @@ export function serverProperties(opts: { port: number; memory: boolean; dataFile
     ...lines,
     "conductor.workflow-execution-lock.type=local_only",
     "conductor.app.ownerEmailMandatory=false",
+    "# large payloads stay in the database (see PAYLOAD_PROPERTIES in src/server/properties.ts)",
+    ...PAYLOAD_PROPERTIES,
+    "# every workflow ends within a few seconds of its last task (see SWEEPER_PROPERTIES)",
+    ...SWEEPER_PROPERTIES,
     "loadSample=false",
     `server.port=${opts.port}`,
     "server.address=127.0.0.1",

@@ -19,3 +19,14 @@ export class RetryableError extends Error {
     this.output = options?.output;
   }
 }
+
+/**
+ * The reason `ctx.signal` carries when the server cancelled the task (its workflow was
+ * terminated, or it was finished or handed to another worker elsewhere). Nothing is reported.
+ */
+export class TaskCancelledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TaskCancelledError";
+  }
+}

@@ -62,6 +62,8 @@ export interface WorkerOptions {
   execTimeoutSeconds?: number;
   /** Heartbeat automatically so long tasks outlive responseTimeoutSeconds. */
   leaseExtend?: boolean;
+  /** Least time between two checkpoint updates sent to Conductor, in ms (ctx.checkpoint, ctx.batches). */
+  checkpointIntervalMs?: number;
   /** Run the function in a worker thread ("thread") so CPU work does not stall polling. */
   isolation?: Isolation;
   /** Registered but not polled (can be flipped by CONDUCTOR_WORKER_<TASK>_PAUSED). */
@@ -75,6 +77,40 @@ export interface WorkerTaskOptions extends TaskDefOptions, WorkerOptions {
   domain?: string;
 }
 
+/**
+ * The worker options that configuration may override per task (or for all), declared once:
+ * type and bounds, a one-line doc, the CONDUCTOR_WORKER_<TASK>_<PROP> suffixes (first one
+ * documented; the others are the official SDKs' spellings) and the `worker start` flag.
+ * The environment overrides, the project file's "workers" (and its JSON Schema) and the
+ * `worker start` flags all derive from this table.
+ */
+export const WORKER_SETTING_DECLS = {
+  pollIntervalMs: { type: "integer", minimum: 0, doc: "pause after an empty poll, in milliseconds", env: ["POLL_INTERVAL", "POLL_INTERVAL_MILLIS"], flag: "poll-interval" },
+  concurrency: { type: "integer", minimum: 1, doc: "most tasks of this worker running at once", env: ["CONCURRENCY", "THREAD_COUNT"], flag: "concurrency" },
+  domain: { type: "name", doc: "task domain to poll in", env: ["DOMAIN"], flag: "domain" },
+  paused: { type: "boolean", doc: "registered but not polled", env: ["PAUSED"] },
+  pollTimeoutMs: { type: "integer", minimum: 0, maximum: 5000, doc: "long-poll wait on the server, in milliseconds (0-5000)", env: ["POLL_TIMEOUT", "POLL_TIMEOUT_MILLIS"], flag: "poll-timeout" },
+  workerId: { type: "string", doc: "worker id reported to Conductor (default: hostname-pid)", env: ["WORKER_ID"], flag: "worker-id" },
+  execTimeoutSeconds: { type: "number", minimum: 0, doc: "abort and fail an execution that runs longer, in seconds (0 = none)", env: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], flag: "exec-timeout" },
+  leaseExtend: { type: "boolean", doc: "heartbeat automatically before responseTimeoutSeconds runs out", env: ["LEASE_EXTEND", "LEASE_EXTEND_ENABLED"] },
+  checkpointIntervalMs: { type: "integer", minimum: 0, doc: "least time between two checkpoint updates, in milliseconds", env: ["CHECKPOINT_INTERVAL"] },
+} as const satisfies Record<string, WorkerSettingDecl>;
+
+export interface WorkerSettingDecl {
+  /** "name": letters, digits, "_", "-" and "." only. */
+  type: "integer" | "number" | "boolean" | "string" | "name";
+  minimum?: number;
+  maximum?: number;
+  doc: string;
+  env: readonly string[];
+  flag?: string;
+}
+
+/** Worker options as configuration gives them (file, environment, API). */
+export type WorkerSettingValues = {
+  -readonly [K in keyof typeof WORKER_SETTING_DECLS]?: (typeof WORKER_SETTING_DECLS)[K]["type"] extends "boolean" ? boolean : (typeof WORKER_SETTING_DECLS)[K]["type"] extends "string" | "name" ? string : number;
+};
+
 /** Worker defaults (what the runtime uses when neither decorator, env nor flag says). */
 export const WORKER_DEFAULTS = {
   concurrency: 1,
@@ -82,6 +118,7 @@ export const WORKER_DEFAULTS = {
   pollTimeoutMs: 100,
   execTimeoutSeconds: 0,
   leaseExtend: false,
+  checkpointIntervalMs: 2000,
   isolation: "none" as Isolation,
   paused: false,
 } satisfies Required<Omit<WorkerOptions, "workerId">>;

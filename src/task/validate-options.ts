@@ -82,6 +82,7 @@ export const OPTION_RULES: Record<keyof WorkerTaskOptions, Rule> = {
   workerId: nonEmpty,
   execTimeoutSeconds: num(0),
   leaseExtend: bool,
+  checkpointIntervalMs: int(0),
   isolation: oneOf("none", "thread"),
   paused: bool,
 };

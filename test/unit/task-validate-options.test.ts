@@ -68,6 +68,7 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ["empty workerId", { name: "t", workerId: " " }, 'workerId must be a non-empty string, got " "'],
   ["negative execTimeoutSeconds", { name: "t", execTimeoutSeconds: -1 }, "execTimeoutSeconds must be a number >= 0, got -1"],
   ["leaseExtend a string", { name: "t", leaseExtend: "yes" }, 'leaseExtend must be true or false, got "yes"'],
+  ["negative checkpointIntervalMs", { name: "t", checkpointIntervalMs: -5 }, "checkpointIntervalMs must be an integer >= 0, got -5"],
   ["unknown isolation", { name: "t", isolation: "process" }, 'isolation must be one of none, thread, got "process"'],
   ["paused a number", { name: "t", paused: 1 }, "paused must be true or false, got 1"],
   ["responseTimeout above timeout", { name: "t", timeoutSeconds: 10, responseTimeoutSeconds: 11 }, "responseTimeoutSeconds (11) must be <= timeoutSeconds (10) when timeoutSeconds > 0"],

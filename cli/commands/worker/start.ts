@@ -8,11 +8,13 @@ import { resolveConfig } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { discover } from "../../../src/discovery/discover.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../../../src/log.ts";
+import { ObserveServer } from "../../../src/observe/server.ts";
+import { RuntimeEvents } from "../../../src/runtime/events.ts";
 import { runWorkers } from "../../../src/runtime/handler.ts";
 import type { WorkerOverrides } from "../../../src/runtime/settings.ts";
 import type { DiscoveryResult, Registration } from "../../../src/task/registration.ts";
 import { upload } from "../../../src/upload/upload.ts";
-import { configFlags, flagValues } from "../../config-flags.ts";
+import { configFlags, flagValues, workerFlags, workerFlagValues } from "../../config-flags.ts";
 import type { GlobalFlags } from "../../main.ts";
 import { colour, printJson, say, table, UserError } from "../../output.ts";
 
@@ -51,19 +53,14 @@ export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
   describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
   builder: (y) =>
-    configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"])
+    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"]))
       .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
       .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
-      .option("concurrency", { type: "number", describe: "most tasks running at once per worker (overrides decorator and env)" })
-      .option("poll-interval", { type: "number", describe: "pause after an empty poll, in milliseconds" })
-      .option("poll-timeout", { type: "number", describe: "long-poll wait on the server, in milliseconds (0-5000)" })
-      .option("domain", { type: "string", describe: "task domain to poll in, for every selected worker" })
-      .option("worker-id", { type: "string", describe: "worker id reported to Conductor (default: hostname-pid)" })
-      .option("exec-timeout", { type: "number", describe: "abort and fail an execution that runs longer, in seconds (0 = none)" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
       .example("$0 worker start --all", "run every worker in tasks/")
       .example("$0 worker start --worker text_stats --concurrency 10", "one worker, 10 at once")
-      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs") as never,
+      .example("$0 worker start --all --upload --log-format json", "upload task definitions, then run; JSON logs")
+      .example("$0 worker start --all --metrics-port 9464", "with Prometheus /metrics and /health/live, /health/ready on 127.0.0.1:9464") as never,
   handler: (argv: ArgumentsCamelCase<StartFlags>) => startWorkers(argv),
 };
 
@@ -71,16 +68,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
 export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResult): Promise<void> {
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
   const paths = { root: config.root, stateDir: config.stateDir };
-  for (const [flag, v, min, max] of [
-    ["--concurrency", argv.concurrency, 1, Infinity],
-    ["--poll-interval", argv.pollInterval, 0, Infinity],
-    ["--poll-timeout", argv.pollTimeout, 0, 5000],
-    ["--exec-timeout", argv.execTimeout, 0, Infinity],
-  ] as const) {
-    if (v !== undefined && (!Number.isFinite(v) || v < min || v > max || (flag === "--concurrency" && !Number.isInteger(v)))) {
-      throw new UserError(`${flag} must be a number${max < Infinity ? ` between ${min} and ${max}` : ` >= ${min}`}${flag === "--concurrency" ? " (whole)" : ""}, got ${String(v)}`, 2);
-    }
-  }
+  const overrides: WorkerOverrides = workerFlagValues(argv as unknown as Record<string, unknown>);
   const found = discovered ?? (await discover({ root: paths.root, workers: config.workers }));
   const loadErrors = found.errors.map((e) => e.message);
   const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
@@ -95,18 +83,14 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     const changed = report.entries.filter((e) => e.action !== "unchanged").length;
     say(`uploaded task definitions: ${changed} created or updated, ${report.entries.length - changed} unchanged`);
   }
-  const overrides: WorkerOverrides = {
-    concurrency: argv.concurrency,
-    pollIntervalMs: argv.pollInterval,
-    pollTimeoutMs: argv.pollTimeout,
-    domain: argv.domain,
-    workerId: argv.workerId,
-    execTimeoutSeconds: argv.execTimeout,
-  };
-  for (const k of Object.keys(overrides) as Array<keyof WorkerOverrides>) if (overrides[k] === undefined) delete overrides[k];
 
+  // The metrics and health endpoint comes up before the workers (a taken port fails before any
+  // task is taken) and stays up through the drain: probes see 503 until the process exits.
+  const events = new RuntimeEvents();
+  const observer = config.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: config.metricsPort, host: config.metricsHost });
   const run = await runWorkers({
     client,
+    events,
     registrations: selected,
     overrides,
     stateDir: paths.stateDir,
@@ -117,10 +101,12 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
       process.exit(code);
     },
   });
+  observer?.attach(run);
   const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
-  if (argv.json) printJson({ server: client.baseUrl, workers: rows });
+  if (argv.json) printJson({ server: client.baseUrl, workers: rows, ...(observer ? { metrics: `${observer.url}/metrics` } : {}) });
   else {
     say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
+    if (observer) say(`metrics: ${observer.url}/metrics   health: ${observer.url}/health/live, ${observer.url}/health/ready`);
     say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
   }
   const summary = await run.finished;

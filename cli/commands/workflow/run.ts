@@ -4,7 +4,10 @@ import type { CommandModule } from "yargs";
 import { projectPaths } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { waitForWorkflow } from "../../../src/conductor/wait.ts";
-import { printJson, say, UserError } from "../../output.ts";
+import { describeProgress } from "../../../src/runs/progress.ts";
+import { loadRunTree } from "../../../src/runs/status-tree.ts";
+import { colour, printJson, say, UserError } from "../../output.ts";
+import { paintStatus, progressLine } from "./present.ts";
 
 interface RunArgs {
   name: string;
@@ -21,7 +24,7 @@ interface RunArgs {
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: "run <name>",
-  describe: "start a workflow; with --wait, wait for it and print its output",
+  describe: "start a workflow; with --wait, wait for it and print its output (exit 1 naming the failed task when it fails)",
   builder: (y) =>
     y
       .positional("name", { type: "string", demandOption: true, describe: "workflow name" })
@@ -41,11 +44,33 @@ export const runCommand: CommandModule<object, RunArgs> = {
         if (args.json) printJson({ workflowId: id });
         return;
       }
-      const wf = await waitForWorkflow(client, id, { timeoutMs: args.timeout * 1000 });
-      say(`${args.name} ${id}: ${wf.status}${wf.reasonForIncompletion ? ` (${wf.reasonForIncompletion})` : ""}`);
-      if (args.json) printJson({ workflowId: id, status: wf.status, output: wf.output ?? {} });
-      else process.stdout.write(`${JSON.stringify(wf.output ?? {}, null, 2)}\n`);
-      if (wf.status !== "COMPLETED") process.exitCode = 1;
+      // On a terminal, one line says which task runs (or waits for a worker); off a terminal, quiet.
+      const progress = progressLine();
+      const started = Date.now();
+      let wf;
+      try {
+        wf = await waitForWorkflow(client, id, {
+          timeoutMs: args.timeout * 1000,
+          includeTasks: Boolean(process.stderr.isTTY),
+          onPoll: (w) => progress.update(`${colour.dim(`${Math.round((Date.now() - started) / 1000)} s`)} ${describeProgress(w)}`),
+        });
+      } finally {
+        progress.clear();
+      }
+      if (wf.status === "COMPLETED") {
+        say(`${args.name} ${id}: ${paintStatus(wf.status, wf.status)}`);
+        if (args.json) printJson({ workflowId: id, status: wf.status, output: wf.output ?? {} });
+        else process.stdout.write(`${JSON.stringify(wf.output ?? {}, null, 2)}\n`);
+        return;
+      }
+      // It ended badly: name the task that failed it and why (sub-workflows included).
+      const tree = await loadRunTree(client, id);
+      const f = tree.failure;
+      const what = f ? `task ${f.ref === f.name ? f.ref : `${f.ref} (${f.name})`} ${f.status}${f.reason ? `: ${f.reason}` : ""}` : (wf.reasonForIncompletion ?? "no reason given");
+      say(`${args.name} ${id}: ${paintStatus(wf.status, wf.status)}: ${what}`);
+      say(colour.dim(`(idflow workflow status ${id} shows the whole run)`));
+      if (args.json) printJson({ workflowId: id, status: wf.status, output: wf.output ?? {}, reason: wf.reasonForIncompletion ?? null, failure: f ?? null });
+      process.exitCode = 1;
     } finally {
       client.close();
     }

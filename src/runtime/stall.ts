@@ -1,0 +1,77 @@
+/**
+ * A stall is not a hang. After the process was stopped (SIGSTOP, Ctrl-Z, a VM pause) or its event
+ * loop blocked (a long GC, CPU-bound work), every timer fires late, all at once, and Node runs
+ * timers before it reads the sockets: a plain request timeout would abort a request whose answer
+ * (tasks the server has already handed to this worker) is waiting in the socket. So timeouts here
+ * compare a timer's lateness on the monotonic clock (performance.now()) first: a timer that fires
+ * more than LATE_MS late re-arms for a short grace instead of aborting, which lets the I/O that
+ * arrived during the stall be read; only a timer that fires on time ends the wait.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+
+/** A timer this late (ms) means the process was not running, not that the wait was too long. */
+export const LATE_MS = 1000;
+/** How long a late timer waits again before it may give up (ms). */
+export const STALL_GRACE_MS = 2000;
+/** How many times in a row a late timer re-arms before it gives up anyway (a loop blocked again and again). */
+const MAX_LATE_REARMS = 5;
+
+/** How late a timer set to fire at `expectedAt` (performance.now() time) fired. */
+export function lateness(expectedAt: number, now = performance.now()): number {
+  return Math.max(0, now - expectedAt);
+}
+
+export interface StallAwareTimeout {
+  /** Aborts when the time is up (a timer that fired on time). */
+  readonly signal: AbortSignal;
+  /** True once it aborted. */
+  readonly timedOut: boolean;
+  clear(): void;
+}
+
+/** An abort signal after `ms` of running time (see the file comment); `onStall` hears each late fire. */
+export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void): StallAwareTimeout {
+  const ctl = new AbortController();
+  let expected = performance.now() + ms;
+  let rearms = 0;
+  let timer: NodeJS.Timeout;
+  let timedOut = false;
+  const fire = () => {
+    const late = lateness(expected);
+    if (late > LATE_MS && rearms < MAX_LATE_REARMS) {
+      rearms++;
+      onStall?.(late);
+      expected = performance.now() + STALL_GRACE_MS;
+      timer = setTimeout(fire, STALL_GRACE_MS);
+      return;
+    }
+    timedOut = true;
+    ctl.abort(new Error(`no answer within ${ms} ms`));
+  };
+  timer = setTimeout(fire, ms);
+  return {
+    signal: ctl.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/** The event loop's own lag (perf_hooks.monitorEventLoopDelay), for the logs when a stall is seen. */
+export class LoopLag {
+  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  start(): void {
+    this.h.enable();
+  }
+  stop(): void {
+    this.h.disable();
+  }
+  /** Largest loop delay since the last reset, ms. */
+  maxMs(): number {
+    return Math.round(this.h.max / 1e6);
+  }
+  reset(): void {
+    this.h.reset();
+  }
+}
