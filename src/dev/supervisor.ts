@@ -58,8 +58,9 @@ export class DevSupervisor {
   async start(): Promise<{ workers: WorkerDescriptor[]; failed: string[] }> {
     const folders = await scanTaskFolders(this.root);
     const failed: string[] = [];
-    for (const f of folders) if (!f.module) this.opts.say(`warning: ${f.problem ?? `${this.rel(f.folder)}: no task module`}`);
-    const loaded = await Promise.all(folders.filter((f) => f.module).map((f) => this.load(f.folder)));
+    // A folder holds a task module, or a task.json for a program (an executable task).
+    for (const f of folders) if (!f.module && !f.manifest) this.opts.say(`warning: ${f.problem ?? `${this.rel(f.folder)}: no task module`}`);
+    const loaded = await Promise.all(folders.filter((f) => f.module || f.manifest).map((f) => this.load(f.folder)));
     const ready: Generation[] = [];
     for (const r of loaded) {
       if ("errors" in r) {

@@ -12,7 +12,7 @@ import { validateWorkflows } from "../../src/workflows/validate.ts";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, "../fixtures/workflows");
 const repo = path.join(here, "../..");
-const EXAMPLE_TASKS = ["extract_keywords", "text_stats", "slugify_title", "draft_outline", "fetch_url"];
+const EXAMPLE_TASKS = ["extract_keywords", "text_stats", "slugify_title", "draft_outline", "fetch_url", "readability"];
 
 async function check(root: string, knownTasks = EXAMPLE_TASKS, version?: string): Promise<Issue[]> {
   const loaded = await loadWorkflows(root);
