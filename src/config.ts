@@ -36,6 +36,9 @@ export interface OptionDecl {
   choices?: readonly string[];
   minimum?: number;
   maximum?: number;
+  /** A regular expression a string must match (JSON Schema "pattern"), and an example that does. */
+  pattern?: string;
+  example?: string;
   /** Never printed: shown as "[redacted]". */
   secret?: boolean;
   /** Not accepted in idflow.config.json (the root holds the file; a secret does not belong in a committed file). */
@@ -65,7 +68,7 @@ export const CONFIG_OPTIONS: readonly OptionDecl[] = [
   { key: "ownerEmail", type: "string", doc: "filled into task and workflow definitions that have none" },
   { key: "externalTasks", type: "string[]", doc: "SIMPLE tasks served by workers outside this project", default: [] },
   { key: "externalWorkflows", type: "string[]", doc: "workflows SUB_WORKFLOW may name that live outside this project", default: [] },
-  { key: "conductorVersion", type: "string", doc: "the Conductor version the workflows target (validation rules by version)" },
+  { key: "conductorVersion", type: "string", doc: "the Conductor version to validate workflows for when no server answers (validation rules by version)", pattern: "^\\d+\\.\\d+(\\.\\d+)?([.-][\\w.-]+)?$", example: "3.21.14" },
 ];
 
 export type ConfigSource = "flag" | "env" | "file" | "local-server" | "default";
