@@ -63,7 +63,7 @@ export const CONFIG_OPTIONS: readonly OptionDecl[] = [
   { key: "logFormat", type: "string", doc: "log format (auto: pretty on a terminal, json otherwise)", default: "auto", choices: LOG_FORMAT_CHOICES, env: ["IDFLOW_LOG_FORMAT"], flag: "log-format" },
   { key: "metricsPort", type: "integer", doc: "serve Prometheus metrics and health on this port (unset: off; 0 picks a free one)", minimum: 0, maximum: 65535, env: ["IDFLOW_METRICS_PORT"], flag: "metrics-port" },
   { key: "metricsHost", type: "string", doc: "address the metrics and health server listens on", default: "127.0.0.1", env: ["IDFLOW_METRICS_HOST"], flag: "metrics-host" },
-  { key: "shutdownGraceSeconds", type: "integer", doc: "seconds in-flight tasks may run on after the first Ctrl-C/SIGTERM", default: 30, minimum: 0, env: ["IDFLOW_SHUTDOWN_GRACE"], flag: "shutdown-grace" },
+  { key: "shutdownGraceSeconds", type: "integer", doc: "how long in-flight tasks may run on after the first Ctrl-C/SIGTERM, in seconds", default: 30, minimum: 0, env: ["IDFLOW_SHUTDOWN_GRACE"], flag: "shutdown-grace" },
   { key: "workers", type: "workers", doc: 'worker options per task name, or for all under "*" (below CONDUCTOR_WORKER_* and flags, above the decorator)', default: {} },
   { key: "ownerEmail", type: "string", doc: "filled into task and workflow definitions that have none" },
   { key: "externalTasks", type: "string[]", doc: "SIMPLE tasks served by workers outside this project", default: [] },
