@@ -113,6 +113,11 @@ describe("idflow worker exec (process, real Conductor)", () => {
     const missing = cli(["worker", "exec", "some_task", "no-such-program-idflow"]);
     assert.equal(await missing.exit, 2);
     assert.match(missing.stderr(), /cannot run no-such-program-idflow: "no-such-program-idflow" is not on PATH; install it, or give its full path/);
+    process.env.CONDUCTOR_WORKER_exec_env_task_CONCURRENCY = "many";
+    const badEnv = cli(["worker", "exec", "exec_env_task", "python3", "x.py"]);
+    delete process.env.CONDUCTOR_WORKER_exec_env_task_CONCURRENCY;
+    assert.equal(await badEnv.exit, 2);
+    assert.match(badEnv.stderr(), /CONDUCTOR_WORKER_exec_env_task_CONCURRENCY must be an integer >= 1, got "many"/);
   });
 });
 

@@ -8,6 +8,7 @@ import type { ArgumentsCamelCase, CommandModule } from "yargs";
 import { resolveConfig } from "../../../src/config.ts";
 import { connect } from "../../../src/conductor/connect.ts";
 import { applyEnvOverrides } from "../../../src/discovery/env-overrides.ts";
+import { applyFileOverrides } from "../../../src/discovery/file-overrides.ts";
 import { resolveCommand } from "../../../src/exec/command.ts";
 import { execRegistration } from "../../../src/exec/exec-registration.ts";
 import { describeCommand, EXEC_DEFAULTS } from "../../../src/exec/spec.ts";
@@ -62,8 +63,13 @@ async function execWorker(argv: ExecFlags): Promise<void> {
   const base: WorkerTaskOptions = { name: argv.taskType };
   const problems = validateOptions(base);
   if (problems.length) throw new UserError(`task type ${JSON.stringify(argv.taskType)}: ${problems.join("; ")}`, 2);
-  const env = applyEnvOverrides(base, process.env);
+  // The project file's "workers" (by task name or "*"), then CONDUCTOR_WORKER_*, then the flags: as for any worker.
+  const fromFile = applyFileOverrides(base, config.workers);
+  const env = applyEnvOverrides(fromFile.options, process.env);
+  env.applied = { ...fromFile.applied, ...env.applied };
   if (env.errors.length) throw new UserError(env.errors.join("\n"), 2);
+  const merged = validateOptions(env.options);
+  if (merged.length) throw new UserError(`task type ${JSON.stringify(argv.taskType)} (with idflow.config.json workers and CONDUCTOR_WORKER_* overrides): ${merged.join("; ")}`, 2);
 
   const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
   const logger = createLogger({ level: logLevel, format: config.logFormat });
