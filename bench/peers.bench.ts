@@ -7,7 +7,7 @@
  * runs, ratio to idflow in parentheses).
  *
  *   --quick                 smoke mode: every contender, concurrency 10, a few seconds each
- *   --runs N                runs per cell (default 3; quick 1)
+ *   --runs N                runs per cell (default 3; quick 1; 0 with --long: only the long run)
  *   --concurrency 1,10,50   levels (default 1,10,50)
  *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
@@ -164,11 +164,17 @@ try {
   }
   for (let run = 1; run <= runs; run++) {
     for (const concurrency of levels) {
-      for (const c of ready) await session(c, concurrency, { drain: drainN, trickle: trickleN, shape: "drain" }, `run ${run}`);
+      for (const c of ready) await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`);
     }
   }
   if (longN > 0) {
-    for (const c of ready) await session(c, 10, { drain: longN, trickle: 0, shape: "long" }, "long");
+    for (const c of ready) {
+      if (c.maxTasks !== undefined && c.maxTasks < longN) {
+        log(`long run: ${c.id} skipped (at most ${c.maxTasks} tasks per drain)`);
+        continue;
+      }
+      await session(c, 10, { drain: longN, trickle: 0, shape: "long" }, "long");
+    }
   }
 } finally {
   client.close();

@@ -31,6 +31,8 @@ export interface Contender {
   id: string;
   /** One line: what runs. */
   describe: string;
+  /** At most this many tasks per drain, and no long run (a contender too slow for the full N). */
+  maxTasks?: number;
   /** Undefined when ready; else why it cannot run here. May install (venv). */
   prepare(log: (line: string) => void): string | undefined;
   start(spec: WorkerSpec): ChildProcess;
@@ -129,6 +131,8 @@ export const CONTENDERS: Contender[] = [
   {
     id: "exec-per-task",
     describe: "idflow worker exec, one Python process per task",
+    // A Python start per task (tens of ms of CPU): 300 tasks tell its pace; 2,000 would take minutes.
+    maxTasks: 300,
     prepare: execAvailable,
     start: (s) => idflowExec(s, false),
   },

@@ -35,8 +35,8 @@ export function markdown(cells: Cell[]): string {
     if (mine.length === 0) continue;
     const cols = COLUMNS[shape];
     out.push(`\n### ${shape}\n`);
-    out.push(`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`);
-    out.push(`|---|---|---|${cols.map(() => "---").join("|")}|`);
+    out.push(`| concurrency | contender | runs | tasks | ${cols.map((c) => c[1]).join(" | ")} |`);
+    out.push(`|---|---|---|---|${cols.map(() => "---").join("|")}|`);
     for (const c of mine) {
       const m = medians(c);
       const base = mine.find((x) => x.concurrency === c.concurrency && x.contender === "idflow");
@@ -46,7 +46,7 @@ export function markdown(cells: Cell[]): string {
         const r = b && b[k] ? v / b[k] : NaN;
         return c.contender === "idflow" || !Number.isFinite(r) ? fmt(v) : `${fmt(v)} (${r.toFixed(2)}×)`;
       });
-      out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${figs.join(" | ")} |`);
+      out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${m.tasks} | ${figs.join(" | ")} |`);
     }
   }
   return out.join("\n") + "\n";
