@@ -12,6 +12,7 @@
  *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
+ *   --server-warmup N       tasks run through the server first, not recorded (default 1000)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
@@ -43,6 +44,7 @@ const { values: flags } = parseArgs({
     trickle: { type: "string" },
     long: { type: "string" },
     "require-all": { type: "boolean", default: false },
+    "server-warmup": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -63,6 +65,7 @@ const drainN = num(flags.n, quick ? 60 : 2000, "n");
 const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
+const serverWarmN = num(flags["server-warmup"], 1000, "server-warmup");
 const POLL_INTERVAL_MS = 100;
 const POLL_TIMEOUT_MS = 100;
 const TRICKLE_EVERY_MS = 50;
@@ -157,14 +160,17 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 try {
-  if (!quick && ready.some((c) => c.id === "loop-post")) {
+  if (!quick && serverWarmN > 0 && ready.some((c) => c.id === "loop-post")) {
     // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
-    log("warming the server (1000 tasks, not recorded)...");
-    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: 1000, trickle: 0 }, "server warm-up");
+    log(`warming the server (${serverWarmN} tasks, not recorded)...`);
+    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: serverWarmN, trickle: 0 }, "server warm-up");
   }
   for (let run = 1; run <= runs; run++) {
     for (const concurrency of levels) {
-      for (const c of ready) await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`);
+      // Every other run goes through the contenders backwards, so a server that still warms up
+      // (or a load that changes) does not always favour the same ones.
+      const order = run % 2 === 1 ? ready : [...ready].reverse();
+      for (const c of order) await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`);
     }
   }
   if (longN > 0) {
