@@ -113,5 +113,5 @@ for (const r of rows) {
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "exec.json"),
-  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, python: "python3", cpus: os.cpus().length, loadavg: os.loadavg(), rows }, null, 2) + "\n",
+  `${JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, python: "python3", cpus: os.cpus().length, loadavg: os.loadavg(), rows }, null, 2)}\n`,
 );

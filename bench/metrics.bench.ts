@@ -117,5 +117,5 @@ console.log(`mean CPU ms/task: without ${avg(off.map((r) => r.cpuMsPerTask)).toF
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "metrics.json"),
-  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), micro, e2e }, null, 2) + "\n",
+  `${JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), micro, e2e }, null, 2)}\n`,
 );

@@ -181,7 +181,7 @@ const result = {
 };
 mkdirSync(flags.out ? path.dirname(path.resolve(flags.out)) : path.join(here, "results"), { recursive: true });
 const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `peers-${serverVersion}-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
-writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(table);
 for (const [id, why] of Object.entries(skipped)) console.log(`skipped ${id}: ${why}`);
 for (const f of failures) console.log(`FAILED ${f}`);

@@ -87,5 +87,5 @@ for (const r of rows) console.log(`${String(r.concurrency).padEnd(11)}  ${String
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "runtime.json"),
-  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, rows }, null, 2) + "\n",
+  `${JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, rows }, null, 2)}\n`,
 );

@@ -43,11 +43,11 @@ export function markdown(cells: Cell[]): string {
       const b = base ? medians(base) : undefined;
       const figs = cols.map(([k]) => {
         const v = m[k];
-        const r = b && b[k] ? v / b[k] : NaN;
+        const r = b?.[k] ? v / b[k] : NaN;
         return c.contender === "idflow" || !Number.isFinite(r) ? fmt(v) : `${fmt(v)} (${r.toFixed(2)}×)`;
       });
       out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${figs.join(" | ")} |`);
     }
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

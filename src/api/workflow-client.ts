@@ -3,7 +3,7 @@
  * workflow id and task reference name: a WAIT or HUMAN task), start a workflow, start one and
  * wait for its end. The same server resolution as every command (src/config.ts).
  */
-import { ConductorClient } from "../conductor/client.ts";
+import type { ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
 import type { TaskResult, Workflow } from "../conductor/types.ts";
 import { waitForWorkflow } from "../conductor/wait.ts";

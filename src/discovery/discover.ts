@@ -193,7 +193,7 @@ function findExportedClass(exports: Record<string, unknown>, key: string | symbo
   for (const value of Object.values(exports)) {
     if (typeof value !== "function" || !value.prototype) continue;
     const proto = value.prototype as Record<string | symbol, unknown>;
-    if (!Object.prototype.hasOwnProperty.call(proto, key)) continue;
+    if (!Object.hasOwn(proto, key)) continue;
     const m = proto[key];
     if (m === d.method || (typeof m === "function" && getWorkerTaskOptions(m) === d.options)) return value;
   }

@@ -134,7 +134,7 @@ export function buildRunTree(wf: Workflow, subs: Map<string, RunTree> = new Map(
       const taken = Array.isArray(out.evaluationResult) ? String(out.evaluationResult[0]) : out.selectedCase !== undefined ? String(out.selectedCase) : undefined;
       const cases = (defTask.decisionCases as Record<string, WorkflowTask[]> | undefined) ?? {};
       if (taken !== undefined) {
-        const matched = Object.prototype.hasOwnProperty.call(cases, taken);
+        const matched = Object.hasOwn(cases, taken);
         n.case = taken;
         if (!matched) n.defaultCase = true;
         n.children = walk(matched ? cases[taken] : ((defTask.defaultCase as WorkflowTask[] | undefined) ?? []), suffix);

@@ -303,7 +303,7 @@ export class ResultJournal {
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
     if (!seg) return this.keepInMemory(batch);
-    const text = batch.map((b) => b.line).join("\n") + "\n";
+    const text = `${batch.map((b) => b.line).join("\n")}\n`;
     const buf = Buffer.from(text, "utf8");
     const start = seg.size;
     try {
@@ -344,7 +344,7 @@ export class ResultJournal {
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
     if (!seg) return this.keepInMemory(batch);
-    const buf = Buffer.from(batch.map((b) => b.line).join("\n") + "\n", "utf8");
+    const buf = Buffer.from(`${batch.map((b) => b.line).join("\n")}\n`, "utf8");
     try {
       let done = 0;
       while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, seg.size + done);
@@ -440,7 +440,7 @@ export class ResultJournal {
 
   private writeLease(): void {
     const info: LeaseInfo = { runId: this.runId, host: os.hostname(), pid: process.pid, processStart };
-    writeFileSync(this.leasePath, JSON.stringify(info) + "\n");
+    writeFileSync(this.leasePath, `${JSON.stringify(info)}\n`);
   }
 
   private tick(): void {

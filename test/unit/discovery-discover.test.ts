@@ -73,7 +73,7 @@ describe("discover: a messy project with experimentalDecorators", () => {
 
   test("loads exactly the good workers, sorted by folder", () => {
     assert.deepEqual(
-      r.registrations.map((x) => `${x.name}${x.domain ? "@" + x.domain : ""}`),
+      r.registrations.map((x) => `${x.name}${x.domain ? `@${x.domain}` : ""}`),
       ["bad_opts_ok", "greet@eu", "greet", "pair_instance", "pair_static@eu"],
     );
   });

@@ -7,7 +7,7 @@
 // task (BENCH_POLL_TIMEOUT_MS) and sleeps BENCH_POLL_INTERVAL_MS. Stops on SIGTERM.
 import http from "node:http";
 
-const base = new URL(process.env.CONDUCTOR_SERVER_URL.replace(/\/+$/, "").replace(/\/api$/, "") + "/api/");
+const base = new URL(`${process.env.CONDUCTOR_SERVER_URL.replace(/\/+$/, "").replace(/\/api$/, "")}/api/`);
 const taskType = process.env.BENCH_TASK_NAME;
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 1);
 const pollIntervalMs = Number(process.env.BENCH_POLL_INTERVAL_MS ?? 100);
