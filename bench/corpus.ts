@@ -90,7 +90,10 @@ function collect(): Entry[] {
 function allTasks(def: Json): Json[] {
   const out: Json[] = [];
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
     if (!isObject(v)) return;
     if (typeof v.taskReferenceName === "string" || typeof v.type === "string") out.push(v);
     for (const k of ["forkTasks", "loopOver", "defaultCase"]) walk(v[k]);

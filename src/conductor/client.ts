@@ -4,7 +4,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import axios, { type AxiosInstance, type AxiosRequestConfig, type Method } from "axios";
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type Method } from "axios";
 import { normalizeServerUrl } from "../config.ts";
 import { isExpiredTokenAnswer, KeySecretTokenSource, type TokenSource } from "./auth.ts";
 import { ConductorError, describeValidationErrors } from "./errors.ts";
@@ -325,7 +325,7 @@ export class ConductorClient {
       signal: opts.signal,
     };
     if (opts.timeoutMs !== undefined) config.timeout = opts.timeoutMs;
-    let res;
+    let res: AxiosResponse<string>;
     try {
       res = await this.http.request<string>(config);
     } catch (err) {

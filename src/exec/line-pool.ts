@@ -91,7 +91,10 @@ class LineProcess {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (this.child.stdin!.end(), terminateGroup(this.child, this.spec.killGraceMs));
+    if (!this.stopping) {
+      this.child.stdin!.end();
+      this.stopping = terminateGroup(this.child, this.spec.killGraceMs);
+    }
     return this.stopping;
   }
 
@@ -115,13 +118,21 @@ class LineProcess {
     try {
       answer = JSON.parse(line);
     } catch (e) {
-      return this.garbage(`${quoted} is not JSON (${(e as Error).message})`);
+      this.garbage(`${quoted} is not JSON (${(e as Error).message})`);
+      return;
     }
-    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) return this.garbage(`${quoted} is not a JSON object`);
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {
+      this.garbage(`${quoted} is not a JSON object`);
+      return;
+    }
     const a = answer as Record<string, unknown>;
-    if (!this.job) return this.garbage(`${quoted} arrived while no task was running`);
+    if (!this.job) {
+      this.garbage(`${quoted} arrived while no task was running`);
+      return;
+    }
     if (a.taskId !== this.job.taskId) {
-      return this.garbage(`the answer carries taskId ${JSON.stringify(a.taskId)}, but the task running is ${JSON.stringify(this.job.taskId)}`);
+      this.garbage(`the answer carries taskId ${JSON.stringify(a.taskId)}, but the task running is ${JSON.stringify(this.job.taskId)}`);
+      return;
     }
     const job = this.job;
     this.job = undefined;

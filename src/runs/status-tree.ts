@@ -80,7 +80,7 @@ export async function loadRunTree(client: ConductorClient, workflowId: string, n
   if (depth < MAX_SUBWORKFLOW_DEPTH) {
     const ids = (wf.tasks ?? []).map(subWorkflowIdOf).filter((id): id is string => !!id);
     const trees = await Promise.all(ids.map((id) => loadRunTree(client, id, now, depth + 1).catch(() => undefined)));
-    ids.forEach((id, i) => trees[i] && subs.set(id, trees[i]!));
+    for (const [i, id] of ids.entries()) if (trees[i]) subs.set(id, trees[i]!);
   }
   return buildRunTree(wf, subs, now);
 }

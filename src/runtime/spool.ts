@@ -302,7 +302,10 @@ export class ResultJournal {
     const seg = this.usableSegment();
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
-    if (!seg) return this.keepInMemory(batch);
+    if (!seg) {
+      this.keepInMemory(batch);
+      return;
+    }
     const text = `${batch.map((b) => b.line).join("\n")}\n`;
     const buf = Buffer.from(text, "utf8");
     const start = seg.size;
@@ -343,7 +346,10 @@ export class ResultJournal {
     const seg = this.usableSegment(true);
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
-    if (!seg) return this.keepInMemory(batch);
+    if (!seg) {
+      this.keepInMemory(batch);
+      return;
+    }
     const buf = Buffer.from(`${batch.map((b) => b.line).join("\n")}\n`, "utf8");
     try {
       let done = 0;
@@ -351,7 +357,8 @@ export class ResultJournal {
       if (this.fsync) fdatasyncSync(seg.fd);
     } catch (err) {
       this.diskFailed(err);
-      return this.keepInMemory(batch);
+      this.keepInMemory(batch);
+      return;
     }
     let offset = seg.size;
     for (const b of batch) {

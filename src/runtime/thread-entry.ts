@@ -23,7 +23,7 @@ async function resolveFn(): Promise<TaskFunction> {
   let owner = d.owner;
   if (!owner && d.key !== undefined) {
     owner = Object.values(exports).find(
-      (v): v is Function => typeof v === "function" && (d.kind === "static" ? (v as any)[d.key!] === d.method : v.prototype?.[d.key!] === d.method),
+      (v): v is Function => typeof v === "function" && (d.kind === "static" ? (v as unknown as Record<string | symbol, unknown>)[d.key!] === d.method : v.prototype?.[d.key!] === d.method),
     );
   }
   if (!owner) throw new Error(`cannot find the class of ${d.symbol} in ${sourceFile} inside a thread: export the class`);

@@ -153,5 +153,6 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 
 function stripAnsi(s: string): string {
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes Maven prints; removing them is the point
   return s.replace(/\u001b\[[0-9;]*m/g, "");
 }

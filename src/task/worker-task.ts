@@ -23,6 +23,7 @@ export interface WorkerTaskDecorator {
   /** experimentalDecorators: a static or instance method. */
   (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): void;
   /** TC39 standard decorators: a static or instance method. */
+  // biome-ignore lint/suspicious/noExplicitAny: a TC39 method decorator must accept a method of any signature
   (value: (...args: any[]) => any, context: ClassMethodDecoratorContext): void;
 }
 

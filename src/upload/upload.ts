@@ -207,7 +207,10 @@ export function withOwner<T extends TaskDef | WorkflowDef>(def: T, ownerEmail: s
 export function simpleTaskNames(workflows: LoadedWorkflow[]): Set<string> {
   const names = new Set<string>();
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
     if (typeof v !== "object" || v === null) return;
     const t = v as Record<string, unknown>;
     if (typeof t.name === "string" && typeof t.taskReferenceName === "string" && (t.type ?? "SIMPLE") === "SIMPLE") names.add(t.name);

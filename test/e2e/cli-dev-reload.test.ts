@@ -20,7 +20,7 @@ const bin = path.join(repo, "cli/bin.js");
 const project = mkdtempSync(path.join(os.tmpdir(), "idflow-dev-reload-"));
 const children: Array<ReturnType<typeof spawn>> = [];
 after(() => {
-  children.forEach((c) => c.exitCode === null && c.kill("SIGKILL"));
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   rmSync(project, { recursive: true, force: true });
 });
 

@@ -15,7 +15,9 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(repo, "cli/bin.js");
 const env = { ...process.env, IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-dev-")), NO_COLOR: "1" };
 const children: Array<ReturnType<typeof spawn>> = [];
-after(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+});
 
 test("idflow dev uploads the examples and runs the workers; workflow run --wait prints the output; SIGTERM exits 0", async () => {
   const url = testServerUrl();

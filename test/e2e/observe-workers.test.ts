@@ -118,7 +118,10 @@ describe("worker metrics and health (real Conductor)", () => {
       handleSignals: false,
       shutdownGraceMs: 20_000,
       backoff: { baseMs: 50, capMs: 200 },
-      registrations: [reg(name, async () => (await gate, { ok: true }), { pollIntervalMs: 50, pollTimeoutMs: 200 })],
+      registrations: [reg(name, async () => {
+        await gate;
+        return { ok: true };
+      }, { pollIntervalMs: 50, pollTimeoutMs: 200 })],
     });
     let stopped = false;
     cleanup.push(async () => {

@@ -129,7 +129,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const id = await client.startWorkflow(wf, { count: 200, size: 5, batchMs: 100 });
     const stateDir = tempStateDir();
     const run1 = await runWorkers({ client, registrations: [reg(name, work, { checkpointIntervalMs: 500 })], stateDir, logger: testLogger(), handleSignals: false, shutdownGraceMs: 200, overrides: { pollTimeoutMs: 200 } });
-    await until(async () => ((await client.getWorkflow(id, true)).tasks?.[0]?.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone! >= 20, 30_000, "20 items checkpointed");
+    await until(async () => (((await client.getWorkflow(id, true)).tasks?.[0]?.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone ?? 0) >= 20, 30_000, "20 items checkpointed");
     const summary = await run1.stop();
     assert.equal(summary.aborted, 1);
     const failed = (await client.getWorkflow(id, true)).tasks![0];

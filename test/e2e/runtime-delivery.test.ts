@@ -54,7 +54,12 @@ async function proxy(target: string): Promise<{ url: string; cut: () => void; cl
     const s = net.connect(Number(u.port), u.hostname);
     sockets.add(c).add(s);
     c.pipe(s).pipe(c);
-    const drop = () => (c.destroy(), s.destroy(), sockets.delete(c), sockets.delete(s));
+    const drop = () => {
+      c.destroy();
+      s.destroy();
+      sockets.delete(c);
+      sockets.delete(s);
+    };
     c.on("error", drop).on("close", drop);
     s.on("error", drop).on("close", drop);
   });
@@ -106,7 +111,7 @@ describe("worker process: nothing lost when it dies or stops (real Conductor)", 
     assert.equal(await first.exit, -1, "killed");
     for (const w of await Promise.all(ids.map((id) => client.getWorkflow(id, true)))) assert.equal(w.tasks?.[0].status, "IN_PROGRESS", "nothing delivered before the kill");
     const second = startCli(testServerUrl(), stateDir, { RT_SLOW_TASK_NAME: name });
-    let outputs;
+    let outputs: Awaited<ReturnType<typeof assertOneAttemptEach>>;
     try {
       outputs = await assertOneAttemptEach(ids);
     } finally {

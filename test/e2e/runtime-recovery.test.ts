@@ -54,7 +54,12 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
       stateDir: tempStateDir(),
       handleSignals: false, logger: testLogger(),
       backoff: { baseMs: 100, capMs: 1000 },
-      registrations: [reg(name, async (i: { n: number }, ctx) => (await delay(400), ran++, ranIds.add(ctx.taskId), { n: i.n }), { concurrency: 5 })],
+      registrations: [reg(name, async (i: { n: number }, ctx) => {
+        await delay(400);
+        ran++;
+        ranIds.add(ctx.taskId);
+        return { n: i.n };
+      }, { concurrency: 5 })],
     });
     const lastAnswerOk = new Map<string, boolean>();
     run.events.on("delivery:attempt", (e) => lastAnswerOk.set(e.taskId, e.ok));
@@ -63,7 +68,7 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
     await until(() => run.stats().delivery.backlog > 0, 10_000, "results waiting while the server is down");
     await delay(1000);
     await boot();
-    let done;
+    let done: Awaited<ReturnType<typeof waitAll>>;
     try {
       done = await waitAll(client, ids, 90_000);
     } finally {

@@ -110,7 +110,10 @@ describe("runtime isolation: thread (real Conductor)", () => {
     const quick = uniqueName("rt_th_quick");
     const quickWf = await defineTaskAndWorkflow(client, quick);
     const ran: number[] = [];
-    await run([regs.get(names.spin)!, reg(quick, async () => (ran.push(Date.now()), { at: Date.now() }), { concurrency: 2 })]);
+    await run([regs.get(names.spin)!, reg(quick, async () => {
+        ran.push(Date.now());
+        return { at: Date.now() };
+      }, { concurrency: 2 })]);
 
     const [spinId] = await startMany(client, spinWf, 1, { ms: 3000 });
     await until(async () => (await client.getWorkflow(spinId, true)).tasks?.[0]?.status === "IN_PROGRESS", 15_000, "the spin task to start");

@@ -277,7 +277,10 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     const wf = await defineTaskAndWorkflow(client, name);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    runs.push(await runWorkers({ client, registrations: [reg(name, async () => (await gate, { ok: true }), { pollIntervalMs: 50 })], stateDir: tempStateDir(), handleSignals: false }));
+    runs.push(await runWorkers({ client, registrations: [reg(name, async () => {
+          await gate;
+          return { ok: true };
+        }, { pollIntervalMs: 50 })], stateDir: tempStateDir(), handleSignals: false }));
     const [id] = await startMany(client, wf, 1);
     const child = spawn(process.execPath, [bin, "workflow", "status", id, "--watch", "--interval", "0.2", "--server-url", testServerUrl()], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     let err = "";

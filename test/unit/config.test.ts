@@ -17,7 +17,9 @@ import { discover } from "../../src/discovery/discover.ts";
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(repo, "cli/bin.js");
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function project(config: unknown): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "idflow-config-"));

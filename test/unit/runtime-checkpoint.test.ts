@@ -10,7 +10,7 @@ import { ConductorClient } from "../../src/conductor/client.ts";
 import type { Task, TaskResult } from "../../src/conductor/types.ts";
 import { execute } from "../../src/runtime/executor.ts";
 import { batches, isBatchProgress } from "../../src/task/batches.ts";
-import type { TaskContext } from "../../src/task/context.ts";
+import type { TaskContext, TaskFunction } from "../../src/task/context.ts";
 import { HttpDouble } from "../support/http-double.ts";
 import { reg, testLogger, until } from "../fixtures/runtime/helpers.ts";
 
@@ -41,7 +41,7 @@ function task(extra: Partial<Task> = {}): Task {
   return t;
 }
 const updatesOf = (taskId: string) => double.calls("POST", "/api/tasks").map((r) => r.json as TaskResult).filter((u) => u.taskId === taskId);
-const run = (fn: (input: any, ctx: TaskContext) => unknown, t: Task, checkpointIntervalMs = 1000, leaseExtend = false) =>
+const run = (fn: TaskFunction, t: Task, checkpointIntervalMs = 1000, leaseExtend = false) =>
   execute(reg("ck_unit", fn), t, { client, workerId: "w", logger: testLogger(), execTimeoutSeconds: 0, leaseExtend, checkpointIntervalMs });
 
 describe("ctx.checkpoint (HTTP double)", () => {

@@ -377,7 +377,10 @@ describe("shutdown with a poll under way", () => {
       stateDir: tempStateDir(),
       handleSignals: false,
       logger: silentLogger(),
-      registrations: [reg("late_task", async (i: { n: number }) => (ran++, { doubled: i.n * 2 }), { pollTimeoutMs: 1000 })],
+      registrations: [reg("late_task", async (i: { n: number }) => {
+        ran++;
+        return { doubled: i.n * 2 };
+      }, { pollTimeoutMs: 1000 })],
     });
     await until(() => arrived > 0, 5000, "the poll request under way");
     assert.equal(polled, 0, "stop() comes while the poll is still unanswered");

@@ -98,9 +98,12 @@ function printEntries(entries: UploadEntry[]): void {
   // Pad before painting so colour codes do not break the columns.
   const rows = entries.map((e) => [e.kind, e.name, e.version === undefined ? "" : String(e.version), e.action]);
   const lines = table(["kind", "name", "version", "action"], rows).split("\n");
-  lines.forEach((line, i) => {
-    if (i < 2) return say(line);
+  for (const [i, line] of lines.entries()) {
+    if (i < 2) {
+      say(line);
+      continue;
+    }
     const action = rows[i - 2][3];
     say(line.slice(0, line.length - action.length) + paint(action));
-  });
+  }
 }

@@ -47,7 +47,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       // On a terminal, one line says which task runs (or waits for a worker); off a terminal, quiet.
       const progress = progressLine();
       const started = Date.now();
-      let wf;
+      let wf: Awaited<ReturnType<typeof waitForWorkflow>>;
       try {
         wf = await waitForWorkflow(client, id, {
           timeoutMs: args.timeout * 1000,

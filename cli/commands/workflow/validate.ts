@@ -37,7 +37,7 @@ export const validateCommand: CommandModule<object, ValidateFlags> = {
     const paths = projectPaths({ root: argv.root });
     const root = paths.root;
     const client = argv.conductorVersion || argv.offline ? undefined : connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
-    let check;
+    let check: Awaited<ReturnType<typeof checkProject>>;
     try {
       check = await checkProject({ root, conductorVersion: argv.conductorVersion, client, serverTimeoutMs: 1500, stateDir: paths.stateDir });
     } finally {

@@ -51,10 +51,10 @@ function refUses(model: WorkflowModel): RefUse[] {
         for (const r of walk(task.loopOver, [...path, i, "loopOver"], inner)) nested.add(r);
       } else {
         visibleAt.set(node, new Set(visible));
-        if (node.type === "FORK_JOIN" && Array.isArray(task.forkTasks)) task.forkTasks.forEach((b) => walk(b, [], inner).forEach((r) => nested.add(r)));
+        if (node.type === "FORK_JOIN" && Array.isArray(task.forkTasks)) for (const b of task.forkTasks) for (const r of walk(b, [], inner)) nested.add(r);
         if (node.type === "SWITCH" || node.type === "DECISION") {
-          if (isObject(task.decisionCases)) for (const c of Object.values(task.decisionCases)) walk(c, [], inner).forEach((r) => nested.add(r));
-          walk(task.defaultCase, [], inner).forEach((r) => nested.add(r));
+          if (isObject(task.decisionCases)) for (const c of Object.values(task.decisionCases)) for (const r of walk(c, [], inner)) nested.add(r);
+          for (const r of walk(task.defaultCase, [], inner)) nested.add(r);
         }
       }
       for (const r of [...(node.ref ? [node.ref] : []), ...nested]) {

@@ -137,7 +137,9 @@ export const forkEmptyBranch: Rule = {
   types: ["FORK_JOIN"],
   task(node, report) {
     const fork = node.task.forkTasks;
-    if (Array.isArray(fork)) fork.forEach((b, i) => Array.isArray(b) && b.length === 0 && report([...node.path, "forkTasks", i], `branch ${i + 1} of FORK_JOIN "${node.here}" is empty`));
+    if (Array.isArray(fork)) {
+      for (const [i, b] of fork.entries()) if (Array.isArray(b) && b.length === 0) report([...node.path, "forkTasks", i], `branch ${i + 1} of FORK_JOIN "${node.here}" is empty`);
+    }
   },
 };
 
