@@ -334,7 +334,7 @@ export class Poller {
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
         const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
         // A task the server cancelled (or gave to another worker) has nothing to report.
-        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext);
+        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext, settings.name);
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;
