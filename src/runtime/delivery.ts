@@ -34,7 +34,7 @@ import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import { writeDeadLetter } from "./dead-letter.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
-import { ResultJournal, type JournalRecord, type SpoolEntry } from "./spool.ts";
+import { ResultJournal, type JournalRecord, type SpoolEntry, type SpoolSync } from "./spool.ts";
 import { stallAwareTimeout } from "./stall.ts";
 
 /** How long an update-v2 may take before it is abandoned and retried (ms of running time). */
@@ -62,8 +62,8 @@ export interface DeliveryOptions {
   backlogLogEveryMs?: number;
   /** Where delivery attempts, drops and the backlog size are reported. */
   events?: RuntimeEvents;
-  /** fdatasync each batch of spool appends (default true; false survives a process death, not a power loss). */
-  fsync?: boolean;
+  /** When spool appends are synced to the device (default "background": see SpoolSync in spool.ts). */
+  spoolSync?: SpoolSync;
   /** Largest output sent, in bytes of JSON (default 10 MiB, Conductor's default hard limit). */
   maxOutputBytes?: number;
   /** A 5xx with `retryable: false` is tried this many times before it goes to the dead letters (default 3). */
@@ -131,7 +131,7 @@ export class ResultDelivery {
     this.journal = new ResultJournal({
       dir: opts.spoolDir,
       logger: opts.logger,
-      fsync: opts.fsync,
+      sync: opts.spoolSync,
       off: opts.spoolOff,
       refreshMs: opts.leaseRefreshMs,
       staleMs: opts.leaseStaleMs,
