@@ -4,7 +4,7 @@
  * else starts a private server (IDFLOW_CONDUCTOR_JAR or the resolved jar). Workflows are queued
  * first, then the workers run in-process until every task is completed; CPU is this process's
  * process.cpuUsage() over that window (so it includes the HTTP client, not the server).
- * Writes bench/results/runtime.json. BENCH_N_1 / BENCH_N / BENCH_WARMUP override the task counts.
+ * Writes bench/results/runtime.json. BENCH_N_1 / BENCH_N / BENCH_WARMUP override the task counts, BENCH_LEVELS the concurrency levels (default 1,10,50).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,7 +24,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 type Spool = "always" | "background" | "never" | "off";
 const levels: Array<{ concurrency: number; n: number; warmup?: boolean; spool: Spool }> = [
   { concurrency: 10, n: Number(process.env.BENCH_WARMUP ?? 1000), warmup: true, spool: "background" },
-  ...[1, 10, 50].flatMap((concurrency) =>
+  ...(process.env.BENCH_LEVELS ?? "1,10,50").split(",").map(Number).flatMap((concurrency) =>
     (["always", "background", "never", "off"] as const).map((spool) => ({ concurrency, spool, n: concurrency === 1 ? Number(process.env.BENCH_N_1 ?? 300) : Number(process.env.BENCH_N ?? 2000) })),
   ),
 ];

@@ -42,7 +42,6 @@ import {
   statSync,
   unlinkSync,
   utimesSync,
-  write,
   writeFileSync,
   writeSync,
   fdatasyncSync,
@@ -320,7 +319,10 @@ export class ResultJournal {
     const buf = Buffer.from(text, "utf8");
     const start = seg.size;
     try {
-      await writeAll(seg.fd, buf, start);
+      // A write to the OS page cache is microseconds: done synchronously, it spares each batch a
+      // thread-pool round trip on every task's path. Only the device sync may take long.
+      let done = 0;
+      while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, start + done);
       if (this.sync === "always" && batch.some((b) => b.rec)) await new Promise<void>((res, rej) => fdatasync(seg.fd, (e) => (e ? rej(e) : res())));
     } catch (err) {
       this.diskFailed(err);
@@ -591,20 +593,6 @@ export class ResultJournal {
     this.collect();
     return out;
   }
-}
-
-function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = 0;
-    const step = () =>
-      write(fd, buf, done, buf.length - done, position + done, (err, n) => {
-        if (err) return reject(err);
-        done += n;
-        if (done < buf.length) step();
-        else resolve();
-      });
-    step();
-  });
 }
 
 function safeUnlink(p: string): void {
