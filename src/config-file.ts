@@ -4,7 +4,8 @@
  * the check of a file against it with ajv. Every problem names the line, column, JSON pointer,
  * what was expected and what to do.
  */
-import { Ajv, type ErrorObject } from "ajv";
+import { createRequire } from "node:module";
+import type { Ajv as AjvClass, ErrorObject } from "ajv";
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { CONFIG_OPTIONS, FILE_WORKER_OPTIONS, type OptionDecl } from "./config.ts";
 import type { WorkerSettingDecl } from "./task/options.ts";
@@ -36,7 +37,7 @@ function propertySchema(d: OptionDecl): Record<string, unknown> {
   if (d.default !== undefined && d.type !== "workers") base.default = d.default;
   switch (d.type) {
     case "string":
-      return { ...base, type: "string", ...(d.choices ? { enum: [...d.choices] } : { minLength: 1 }) };
+      return { ...base, type: "string", ...(d.choices ? { enum: [...d.choices] } : { minLength: 1 }), ...(d.pattern ? { pattern: d.pattern } : {}) };
     case "integer":
       return { ...base, type: "integer", ...(d.minimum !== undefined ? { minimum: d.minimum } : {}), ...(d.maximum !== undefined ? { maximum: d.maximum } : {}) };
     case "boolean":
@@ -60,7 +61,13 @@ function propertySchema(d: OptionDecl): Record<string, unknown> {
   }
 }
 
-let compiled: ReturnType<Ajv["compile"]> | undefined;
+let compiled: ReturnType<AjvClass["compile"]> | undefined;
+
+/** ajv is required on first use (synchronously: configuration is resolved synchronously), so modules that never read a file never load it. */
+function compileSchema(): ReturnType<AjvClass["compile"]> {
+  const { Ajv } = createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass };
+  return new Ajv({ allErrors: true, strict: true }).compile(configSchema());
+}
 
 /** Parse and check the file's text; `problems` are lines like `idflow.config.json:3:5 #/workers/x/concurrency: must be >= 1`. */
 export function validateConfigFile(file: string, text: string): { value: unknown; problems: string[] } {
@@ -75,7 +82,7 @@ export function validateConfigFile(file: string, text: string): { value: unknown
     return { value: undefined, problems: [`${e ? at(e.offset) : file}: not valid JSON (${e ? printParseErrorCode(e.error) : "empty file"}): fix the syntax`] };
   }
   const value = JSON.parse(text) as unknown;
-  compiled ??= new Ajv({ allErrors: true, strict: true }).compile(configSchema());
+  compiled ??= compileSchema();
   if (compiled(value)) return { value, problems: [] };
   const problems = (compiled.errors ?? []).map((e) => describe(e, tree, at));
   return { value, problems: [...new Set(problems)] };
@@ -97,6 +104,9 @@ function describe(e: ErrorObject, tree: Node, at: (offset: number) => string): s
     message = secret
       ? `"${key}" does not belong in this file: ${secret.secret ? `set ${secret.env?.[0]} in the environment, or point authFile at a file kept out of version control` : `use --${secret.flag} or ${secret.env?.[0]}`}`
       : `unknown key "${key}": known keys are ${known.join(", ")}; remove it or check its spelling`;
+  } else if (e.keyword === "pattern") {
+    const d = CONFIG_OPTIONS.find((o) => o.key === segments[0] && segments.length === 1);
+    message = `must look like ${d?.example ? JSON.stringify(d.example) : `/${(e.params as { pattern: string }).pattern}/`}`;
   } else if (e.keyword === "enum") {
     message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   }

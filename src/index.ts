@@ -13,8 +13,25 @@ export type { Registration, LoadError, DiscoveryResult } from "./task/registrati
 export { getCurrentContext } from "./runtime/context.ts";
 
 // Embedding: run workers inside your own process, and finish tasks or start workflows from it.
-export { createWorkers, type CreateWorkersOptions, type Workers, type WorkerDefinition } from "./api/create-workers.ts";
-export { WorkflowClient, TaskNotFoundError, type FailOptions, type StartOptions } from "./api/workflow-client.ts";
+// Loaded on first use: a task file imports this module too, and must not pay for the runtime,
+// the HTTP client and the configuration checks it does not use.
+import type { CreateWorkersOptions, Workers } from "./api/create-workers.ts";
+import type { ConnectOptions } from "./api/server.ts";
+import type { WorkflowClient } from "./api/workflow-client.ts";
+
+/** Start workers in this process (discovered under `root`, or the `tasks` given); see README "Embedding". */
+export async function createWorkers(opts: CreateWorkersOptions = {}): Promise<Workers> {
+  return (await import("./api/create-workers.ts")).createWorkers(opts);
+}
+
+/** A client for work outside workers: complete/fail tasks by id or reference name, start and wait for workflows. */
+export async function createClient(opts: ConnectOptions = {}): Promise<WorkflowClient> {
+  return (await import("./api/workflow-client.ts")).createClient(opts);
+}
+
+export { TaskNotFoundError } from "./api/errors.ts";
+export type { CreateWorkersOptions, Workers, WorkerDefinition } from "./api/create-workers.ts";
+export type { WorkflowClient, FailOptions, StartOptions } from "./api/workflow-client.ts";
 export type { ServerOptions, ConnectOptions } from "./api/server.ts";
 export type { RuntimeEvents, RuntimeEventMap, RuntimeEventName } from "./runtime/events.ts";
 export type { PollingPatch, RunSummary } from "./runtime/handler.ts";

@@ -7,15 +7,10 @@ import { ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
 import type { TaskResult, Workflow } from "../conductor/types.ts";
 import { waitForWorkflow } from "../conductor/wait.ts";
+import { TaskNotFoundError } from "./errors.ts";
 import { connectApi, type ConnectOptions } from "./server.ts";
 
-/** Asked to finish a task that is not there (unknown id, or no pending task with that reference name). */
-export class TaskNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TaskNotFoundError";
-  }
-}
+export { TaskNotFoundError };
 
 export interface FailOptions {
   /** FAILED_WITH_TERMINAL_ERROR: never retried (default false: FAILED, retried per the task definition). */
@@ -26,6 +21,11 @@ export interface FailOptions {
 export interface StartOptions {
   version?: number;
   correlationId?: string;
+}
+
+/** A client on the configured server (the same resolution as every command). */
+export function createClient(opts: ConnectOptions = {}): WorkflowClient {
+  return new WorkflowClient(opts);
 }
 
 export class WorkflowClient {

@@ -107,10 +107,16 @@ export class ConductorClient {
     }
   }
 
-  /** The server's version from /actuator/info, if it publishes one. */
-  async serverVersion(): Promise<string | undefined> {
+  /** The server's version: `GET /api/admin/config` → `version`, else /actuator/info; undefined when neither answers. */
+  async serverVersion(timeoutMs = 3000): Promise<string | undefined> {
     try {
-      const info = await this.request<{ build?: { version?: string } }>("GET", "/actuator/info", { timeoutMs: 3000 });
+      const config = await this.request<{ version?: unknown }>("GET", "/api/admin/config", { timeoutMs });
+      if (typeof config?.version === "string" && config.version) return config.version;
+    } catch {
+      // An older or secured server: try the actuator.
+    }
+    try {
+      const info = await this.request<{ build?: { version?: string } }>("GET", "/actuator/info", { timeoutMs });
       return info?.build?.version;
     } catch {
       return undefined;

@@ -1,10 +1,13 @@
 /**
  * Discovery: scan `tasks/*`, import each task module with tsx (one at a time, so the registry
- * knows which file declared what), bind class methods, validate options, merge
+ * knows which file declared what) or read its task.json (an executable task), bind class methods, validate options, merge
  * CONDUCTOR_WORKER_* overrides and build the name+domain registry. A broken folder becomes a
  * LoadError naming its file and the cause; the other folders still load.
  */
 import path from "node:path";
+import type { Logger } from "pino";
+import { execRegistration } from "../exec/exec-registration.ts";
+import { loadManifest } from "../exec/manifest.ts";
 import { declarationsOf, instanceOf, Registry, withCurrentFile, type Declaration } from "../task/registry.ts";
 import type { DiscoveryResult, LoadError, Registration } from "../task/registration.ts";
 import type { TaskFunction } from "../task/context.ts";
@@ -16,6 +19,7 @@ import { applyEnvOverrides } from "./env-overrides.ts";
 import { applyFileOverrides } from "./file-overrides.ts";
 import { findTsconfig, moduleImporter } from "./loader.ts";
 import { scanTaskFolders } from "./scan.ts";
+import { checkTaskDependencies } from "./task-dependencies.ts";
 import { describeImportError } from "./import-error.ts";
 
 export interface DiscoverOptions {
@@ -29,6 +33,8 @@ export interface DiscoverOptions {
   workers?: Record<string, FileWorkerOptions>;
   /** Only these task folders (absolute paths); default: every folder under tasks/. */
   folders?: string[];
+  /** Where executable tasks log what is not a task's (a persistent process writing between tasks). */
+  logger?: Logger;
 }
 
 /** Discover every worker under `<root>/tasks`. Never throws for a broken task folder. */
@@ -42,10 +48,69 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   const fileWorkers = opts.workers ?? fileWorkerOptions(root);
   const only = opts.folders?.map((f) => path.resolve(f));
 
+  /**
+   * Options as written → checked, merged with CONDUCTOR_WORKER_* overrides → a registration in
+   * the registry (a duplicate name+domain is an error naming both files). The same path for
+   * TypeScript workers and executable tasks.
+   */
+  const admit = (folder: string, file: string, where: string, written: WorkerTaskOptions, make: (options: WorkerTaskOptions, applied: Record<string, string>) => Registration | { error: string }) => {
+    const problems = validateOptions(written);
+    if (problems.length > 0) {
+      for (const p of problems) errors.push({ folder, file, message: `${where}: ${p}` });
+      return;
+    }
+    const fromFile = applyFileOverrides(written, fileWorkers);
+    const merged = applyEnvOverrides(fromFile.options, env);
+    merged.applied = { ...fromFile.applied, ...merged.applied };
+    if (merged.errors.length > 0) {
+      for (const p of merged.errors) errors.push({ folder, file, message: `${where}: ${p}` });
+      return;
+    }
+    const afterEnv = validateOptions(merged.options);
+    if (afterEnv.length > 0) {
+      for (const p of afterEnv) errors.push({ folder, file, message: `${where} (with CONDUCTOR_WORKER_* overrides): ${p}` });
+      return;
+    }
+    const reg = make(merged.options, merged.applied);
+    if ("error" in reg) {
+      errors.push({ folder, file, message: `${where}: ${reg.error}` });
+      return;
+    }
+    const existing = registry.add(reg);
+    if (existing) {
+      const domain = reg.domain ? ` in domain ${JSON.stringify(reg.domain)}` : "";
+      errors.push({
+        folder,
+        file,
+        message:
+          `${where} (${reg.symbol}) is a duplicate: ${JSON.stringify(reg.name)}${domain} is already registered by ` +
+          `${rel(existing.sourceFile)} (${existing.symbol}). Task names must be unique per domain: rename one, or give one a domain`,
+      });
+    }
+  };
+
   for (const tf of await scanTaskFolders(root)) {
     if (only && !only.includes(path.resolve(tf.folder))) continue;
+    if (tf.manifest) {
+      const file = tf.manifest;
+      const loaded = loadManifest(file, root);
+      if (!loaded.ok) {
+        for (const p of loaded.problems) errors.push({ folder: tf.folder, file, message: p });
+        continue;
+      }
+      const m = loaded.manifest;
+      admit(tf.folder, file, `${rel(file)}: task ${JSON.stringify(m.options.name)}`, m.options, (options, applied) =>
+        execRegistration({ options, envOverrides: applied, spec: m.spec, sourceFile: file, logger: opts.logger }),
+      );
+      continue;
+    }
     if (!tf.module) {
       errors.push({ folder: tf.folder, message: tf.problem ?? `${rel(tf.folder)}: no task module` });
+      continue;
+    }
+    const deps = checkTaskDependencies(root, tf.folder);
+    if (deps) {
+      errors.push({ folder: tf.folder, file: deps.file, message: deps.message });
       continue;
     }
     const file = tf.module;
@@ -67,50 +132,20 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
     }
     for (const d of declarations) {
       const where = `${rel(file)}: workerTask ${typeof d.options?.name === "string" ? JSON.stringify(d.options.name) : `on ${d.symbol}`}`;
-      const problems = validateOptions(d.options);
-      if (problems.length > 0) {
-        for (const p of problems) errors.push({ folder: tf.folder, file, message: `${where}: ${p}` });
-        continue;
-      }
-      const fromFile = applyFileOverrides(d.options, fileWorkers);
-      const merged = applyEnvOverrides(fromFile.options, env);
-      merged.applied = { ...fromFile.applied, ...merged.applied };
-      if (merged.errors.length > 0) {
-        for (const p of merged.errors) errors.push({ folder: tf.folder, file, message: `${where}: ${p}` });
-        continue;
-      }
-      const afterEnv = validateOptions(merged.options);
-      if (afterEnv.length > 0) {
-        for (const p of afterEnv) errors.push({ folder: tf.folder, file, message: `${where} (with CONDUCTOR_WORKER_* overrides): ${p}` });
-        continue;
-      }
-      const bound = bind(d, exports);
-      if ("error" in bound) {
-        errors.push({ folder: tf.folder, file, message: `${where}: ${bound.error}` });
-        continue;
-      }
-      const options: WorkerTaskOptions = merged.options;
-      const reg: Registration = {
-        name: options.name,
-        ...(options.domain ? { domain: options.domain } : {}),
-        options,
-        fn: bound.fn,
-        sourceFile: file,
-        symbol: bound.symbol,
-        ...(Object.keys(merged.applied).length > 0 ? { envOverrides: merged.applied } : {}),
-        ...(d.callSite ? { callSite: d.callSite } : {}),
-      };
-      const existing = registry.add(reg);
-      if (existing) {
-        const domain = reg.domain ? ` in domain ${JSON.stringify(reg.domain)}` : "";
-        errors.push({
-          folder: tf.folder,
-          file,
-          message:
-            `${where} (${reg.symbol}) is a duplicate: ${JSON.stringify(reg.name)}${domain} is already registered by ` +
-            `${rel(existing.sourceFile)} (${existing.symbol}). Task names must be unique per domain: rename one, or give one a domain`,
-        });
-      }
+      admit(tf.folder, file, where, d.options, (options, applied) => {
+        const bound = bind(d, exports);
+        if ("error" in bound) return bound;
+        return {
+          name: options.name,
+          ...(options.domain ? { domain: options.domain } : {}),
+          options,
+          fn: bound.fn,
+          sourceFile: file,
+          symbol: bound.symbol,
+          ...(Object.keys(applied).length > 0 ? { envOverrides: applied } : {}),
+          ...(d.callSite ? { callSite: d.callSite } : {}),
+        };
+      });
     }
   }
   return { registrations: registry.list(), errors };

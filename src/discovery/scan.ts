@@ -2,11 +2,12 @@
  * Finding task folders: `tasks/*` under the project root, skipping folders whose name starts
  * with `_` or `.`. In each folder the task module is `<folder>.ts` or `index.ts` (also .mts,
  * .js, .mjs); every other file is a helper the module may import. `*.test.*` files are never
- * modules.
+ * modules. A folder may instead hold a `task.json` manifest: an executable task (src/exec/).
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import fg from "fast-glob";
+import { MANIFEST_FILE } from "../exec/manifest.ts";
 
 /** Extensions a task module may have, in order of preference. */
 export const MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
@@ -18,6 +19,8 @@ export interface TaskFolder {
   name: string;
   /** The module to import, when exactly one candidate exists. */
   module?: string;
+  /** The executable task's manifest (`task.json`), when the folder holds one instead of a module. */
+  manifest?: string;
   /** Why no module could be picked (none, or more than one). */
   problem?: string;
 }
@@ -53,11 +56,21 @@ function pickModule(folder: string, name: string, root: string): TaskFolder {
     }
   }
   const rel = path.relative(root, folder) || folder;
+  if (present.has(MANIFEST_FILE)) {
+    if (candidates.length > 0) {
+      return {
+        folder,
+        name,
+        problem: `${rel} has both a task module (${candidates.join(", ")}) and a ${MANIFEST_FILE}: a folder holds one task kind; move the program and its ${MANIFEST_FILE} to a folder of its own`,
+      };
+    }
+    return { folder, name, manifest: path.join(folder, MANIFEST_FILE) };
+  }
   if (candidates.length === 0) {
     return {
       folder,
       name,
-      problem: `${rel} has no task module: expected ${name}.ts or index.ts (also .mts, .js, .mjs). Add one, or rename the folder to _${name} to skip it`,
+      problem: `${rel} has no task module: expected ${name}.ts or index.ts (also .mts, .js, .mjs), or a ${MANIFEST_FILE} for a program in another language. Add one, or rename the folder to _${name} to skip it`,
     };
   }
   if (candidates.length > 1) {

@@ -162,7 +162,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
 
   const invoke = opts.invoke ?? invokeInProcess;
   let running: Promise<unknown>;
-  const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task);
+  const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task, controller.signal);
   running = resume.then((found) => {
     if (found) {
       checkpoints.inherit(found);

@@ -185,6 +185,8 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       // Every execution has settled now; the slots finish once their results are handed over.
       const spooled = await delivery.close(finalMs, allDrained());
       await threads?.close();
+      // Workers that hold resources (exec workers: their programs) release them once every result is handed over.
+      await Promise.all(opts.registrations.map((r) => r.dispose?.().catch((err) => logger.warn({ worker: r.name, err: (err as Error).message }, "dispose failed"))));
       removeSignals();
       removeCrashHandlers();
       const s = stats();

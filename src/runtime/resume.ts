@@ -8,30 +8,31 @@
  *      attempt before it (TIMED_OUT and FAILED keep their output; Conductor 3.32 clears the copy
  *      in the retry, so it must be read there). An attempt that died before its first checkpoint
  *      has none: the chain is followed back, at most MAX_HOPS attempts.
- * A transient failure to read is retried a few times, then thrown: resuming from scratch
- * because the server was briefly away would repeat work that was done.
+ * While the server cannot be reached the read is retried with backoff until it answers or the
+ * execution is aborted (timeout, shutdown): resuming from scratch because the server was away
+ * would repeat work that was done, and the result could not be reported meanwhile anyway.
+ * Any other refusal (401, 403, 400) fails the task, saying which attempt could not be read.
  */
 import type { ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
 import type { Task } from "../conductor/types.ts";
-import { sleep } from "./backoff.ts";
+import { Backoff, sleep } from "./backoff.ts";
 import { readCheckpoint, type CheckpointEnvelope } from "./checkpoint.ts";
 
 /** Most earlier attempts read back when looking for a checkpoint. */
 export const MAX_HOPS = 10;
-const READ_TRIES = 4;
 
 /** True when finding this task's checkpoint needs no request. */
 export function resumeIsLocal(task: Task): boolean {
   return readCheckpoint(task.outputData) !== undefined || !retriedFrom(task);
 }
 
-export async function findCheckpoint(client: ConductorClient, task: Task): Promise<CheckpointEnvelope | undefined> {
+export async function findCheckpoint(client: ConductorClient, task: Task, signal?: AbortSignal): Promise<CheckpointEnvelope | undefined> {
   const own = readCheckpoint(task.outputData);
   if (own) return own;
   let id = retriedFrom(task);
   for (let hop = 0; id && hop < MAX_HOPS; hop++) {
-    const earlier = await readTask(client, id);
+    const earlier = await readTask(client, id, signal);
     if (!earlier) return undefined;
     const found = readCheckpoint(earlier.outputData);
     if (found) return found;
@@ -45,16 +46,17 @@ function retriedFrom(task: Task): string | undefined {
   return typeof id === "string" && id ? id : undefined;
 }
 
-async function readTask(client: ConductorClient, id: string): Promise<Task | undefined> {
-  for (let attempt = 1; ; attempt++) {
+async function readTask(client: ConductorClient, id: string, signal?: AbortSignal): Promise<Task | undefined> {
+  const backoff = new Backoff({ baseMs: 250, capMs: 5000 });
+  for (;;) {
     try {
       return await client.getTask(id);
     } catch (err) {
-      const transient = err instanceof ConductorError && err.transient;
-      if (!transient || attempt >= READ_TRIES) {
+      if (!(err instanceof ConductorError && err.transient)) {
         throw new Error(`cannot read the earlier attempt ${id} to resume from its checkpoint: ${(err as Error).message}`);
       }
-      await sleep(250 * 2 ** attempt);
+      await sleep(backoff.next(), signal);
+      if (signal?.aborted) throw signal.reason ?? new Error("aborted");
     }
   }
 }

@@ -134,6 +134,11 @@ function unresolvable(version: string, failure: MavenResolveError, triedOthers: 
 
 type JarCache = Record<string, { jar: string; version: string }>;
 
+/** The version a request (a pin or an explicit version) resolved to last time, if remembered. */
+export async function cachedResolution(requested: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  return (await readCache(env))[requested]?.version;
+}
+
 async function readCache(env: NodeJS.ProcessEnv): Promise<JarCache> {
   try {
     return JSON.parse(await readFile(path.join(cacheDir(env), "server-jars.json"), "utf8")) as JarCache;

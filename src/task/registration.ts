@@ -19,6 +19,10 @@ export interface Registration {
   envOverrides?: Record<string, string>;
   /** `file:line` of the workerTask(...) call, best effort. */
   callSite?: string;
+  /** Set for an executable task (a program run per task or kept running; see src/exec/). */
+  exec?: { command: string; args: string[]; cwd: string; mode: "process" | "lines" };
+  /** Called once when the runtime stops, after the last task: release what the worker holds (processes). */
+  dispose?: () => Promise<void>;
 }
 
 /** A task folder that could not be loaded, and why. */

@@ -14,6 +14,7 @@
  * and what had been written before it.
  */
 import type { ConductorClient } from "../conductor/client.ts";
+import { projectPaths } from "../config.ts";
 import { ConductorError, describeValidationErrors } from "../conductor/errors.ts";
 import type { TaskDef, WorkflowDef } from "../conductor/types.ts";
 import { toTaskDef } from "../discovery/task-def.ts";
@@ -22,6 +23,7 @@ import { WorkflowValidationError } from "../workflows/check.ts";
 import { errorsOf, sortIssues, warningsOf, type Issue } from "../workflows/issues.ts";
 import { loadWorkflows, type LoadedWorkflow } from "../workflows/load.ts";
 import { EMPTY_PROJECT_CONFIG, loadProjectConfig, type ProjectConfig } from "../workflows/project-config.ts";
+import { resolveTarget, type ConductorTarget } from "../workflows/target.ts";
 import { validateWorkflows } from "../workflows/validate.ts";
 import { sameDefinition } from "./compare.ts";
 
@@ -42,6 +44,8 @@ export interface UploadReport {
   entries: UploadEntry[];
   /** Validation warnings (they do not stop an upload). */
   warnings: Issue[];
+  /** The Conductor version the workflows were validated for (none with tasksOnly). */
+  target?: ConductorTarget;
 }
 
 export interface UploadInput {
@@ -58,6 +62,8 @@ export interface UploadInput {
   dryRun?: boolean;
   /** Only these workflows (by name), and only the task definitions they use. */
   workflowFilter?: string[];
+  /** The Conductor to validate for; default: the server's own version (else the project's setting, else the local server's). */
+  target?: ConductorTarget;
 }
 
 /** A usage mistake (conflicting flags, unknown workflow name). Exit code 2. */
@@ -96,16 +102,19 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
     } else config = EMPTY_PROJECT_CONFIG;
   }
 
-  // 1. Validate every workflow before anything is written.
+  // 1. Validate every workflow, for the server's own version, before anything is written.
+  let versionUsed: ConductorTarget | undefined;
   let workflows: LoadedWorkflow[] = [];
   if (!input.tasksOnly) {
+    const target = input.target ?? (await resolveTarget({ client, configVersion: config.conductorVersion, stateDir: root ? projectPaths({ root }).stateDir : undefined }));
+    versionUsed = target;
     if (input.workflows) workflows = input.workflows;
     else if (root) {
       const loaded = await loadWorkflows(root);
       workflows = loaded.workflows;
       issues.push(...loaded.errors);
     }
-    issues.push(...validateWorkflows(workflows, { knownTasks: input.registrations.map((r) => r.name), config }));
+    issues.push(...validateWorkflows(workflows, { knownTasks: input.registrations.map((r) => r.name), config, target }));
   }
   if (errorsOf(issues).length) throw new WorkflowValidationError(sortIssues(issues));
 
@@ -141,7 +150,7 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
   const taskEntries: UploadEntry[] = taskPlan.map((p) => ({ kind: "task", name: p.def.name, action: p.action }));
   const wfEntries: UploadEntry[] = wfPlan.map((p) => ({ kind: "workflow", name: p.def.name, version: p.def.version ?? 1, action: p.action, file: p.file }));
   const planned = [...taskEntries, ...wfEntries];
-  const report: UploadReport = { dryRun: !!input.dryRun, entries: planned, warnings: warningsOf(sortIssues(issues)) };
+  const report: UploadReport = { dryRun: !!input.dryRun, entries: planned, warnings: warningsOf(sortIssues(issues)), target: versionUsed };
   if (input.dryRun) return report;
 
   // 3. Task definitions (one upsert call).

@@ -3,11 +3,14 @@
  * discover the workers, read idflow.config.json, load every workflow, validate them all.
  */
 import path from "node:path";
+import type { ConductorClient } from "../conductor/client.ts";
+import { projectPaths } from "../config.ts";
 import { discover } from "../discovery/discover.ts";
 import type { LoadError, Registration } from "../task/registration.ts";
 import { errorsOf, formatIssue, sortIssues, warningsOf, type Issue } from "./issues.ts";
 import { loadWorkflows, type LoadedWorkflow } from "./load.ts";
 import { loadProjectConfig, type ProjectConfig } from "./project-config.ts";
+import { resolveTarget, type ConductorTarget } from "./target.ts";
 import { validateWorkflows } from "./validate.ts";
 
 export interface ProjectCheck {
@@ -15,11 +18,27 @@ export interface ProjectCheck {
   registrations: Registration[];
   config: ProjectConfig;
   workflows: LoadedWorkflow[];
+  /** The Conductor version validated for, and why that one. */
+  target: ConductorTarget;
   /** Everything found: task load errors, config problems, JSON errors, validation; sorted. */
   issues: Issue[];
 }
 
-export async function checkProject(opts: { root: string; env?: NodeJS.ProcessEnv; registrations?: Registration[] }): Promise<ProjectCheck> {
+export interface CheckOptions {
+  root: string;
+  env?: NodeJS.ProcessEnv;
+  registrations?: Registration[];
+  /** Validate for this version (`--conductor-version`). */
+  conductorVersion?: string;
+  /** A server to ask for its version (asked briefly; no answer falls back to the project setting). */
+  client?: ConductorClient;
+  /** How long to wait for the server's version. */
+  serverTimeoutMs?: number;
+  /** idflow's state folder, where the local server's state file says which version it runs. */
+  stateDir?: string;
+}
+
+export async function checkProject(opts: CheckOptions): Promise<ProjectCheck> {
   const root = path.resolve(opts.root);
   const issues: Issue[] = [];
   let registrations = opts.registrations;
@@ -31,8 +50,16 @@ export async function checkProject(opts: { root: string; env?: NodeJS.ProcessEnv
   const { config, issues: configIssues } = await loadProjectConfig(root);
   const loaded = await loadWorkflows(root);
   issues.push(...configIssues, ...loaded.errors);
-  issues.push(...validateWorkflows(loaded.workflows, { knownTasks: registrations.map((r) => r.name), config }));
-  return { root, registrations, config, workflows: loaded.workflows, issues: sortIssues(issues) };
+  const target = await resolveTarget({
+    explicit: opts.conductorVersion,
+    client: opts.client,
+    serverTimeoutMs: opts.serverTimeoutMs,
+    configVersion: config.conductorVersion,
+    stateDir: opts.stateDir ?? projectPaths({ root }, opts.env).stateDir,
+    env: opts.env,
+  });
+  issues.push(...validateWorkflows(loaded.workflows, { knownTasks: registrations.map((r) => r.name), config, target }));
+  return { root, registrations, config, workflows: loaded.workflows, target, issues: sortIssues(issues) };
 }
 
 /** A task folder that failed to load, as an issue (its SIMPLE tasks would look unknown otherwise). */

@@ -1,10 +1,10 @@
 /** Does a Conductor script (INLINE expression, SWITCH javascript, DO_WHILE loopCondition) parse? */
-import { parse } from "acorn";
+import { parse, type ecmaVersion } from "acorn";
 
 /** undefined when it parses; otherwise the parser's message with line:column inside the script. */
-export function javascriptSyntaxError(code: string): string | undefined {
+export function javascriptSyntaxError(code: string, version: ecmaVersion = "latest"): string | undefined {
   try {
-    parse(code, { ecmaVersion: "latest", sourceType: "script" });
+    parse(code, { ecmaVersion: version, sourceType: "script", allowReturnOutsideFunction: false });
     return undefined;
   } catch (err) {
     const e = err as { message?: string; loc?: { line: number; column: number } };

@@ -4,7 +4,8 @@
  * {
  *   "externalTasks": ["send_email"],        // SIMPLE tasks served by workers elsewhere (other languages, other repos)
  *   "externalWorkflows": ["billing_flow"],  // workflows SUB_WORKFLOW may name that live elsewhere
- *   "ownerEmail": "team@example.com"        // filled into task and workflow definitions that have none
+ *   "ownerEmail": "team@example.com",       // filled into task and workflow definitions that have none
+ *   "conductorVersion": "3.21.14"           // the Conductor to validate for when no server answers
  * }
  *
  * The file is optional; every key is optional.
@@ -15,6 +16,7 @@ import path from "node:path";
 import { CONFIG_OPTIONS } from "../config.ts";
 import { issueAt } from "./load.ts";
 import { parseJsonSource } from "./source.ts";
+import { VERSION_PATTERN } from "./target.ts";
 import type { Issue } from "./issues.ts";
 
 export const PROJECT_CONFIG_FILE = "idflow.config.json";
@@ -26,6 +28,8 @@ export interface ProjectConfig {
   externalWorkflows: string[];
   /** Owner e-mail written into definitions that lack one (servers with ownerEmailMandatory need it). */
   ownerEmail?: string;
+  /** The Conductor version to validate for when no server answers (e.g. "3.21.14"). */
+  conductorVersion?: string;
 }
 
 export const EMPTY_PROJECT_CONFIG: ProjectConfig = { externalTasks: [], externalWorkflows: [] };
@@ -55,6 +59,11 @@ export async function loadProjectConfig(root: string): Promise<{ config: Project
     if (typeof obj.ownerEmail !== "string" || !obj.ownerEmail.includes("@")) {
       issues.push(issueAt(source, "/ownerEmail", "error", "config-shape", '"ownerEmail" must be an e-mail address', 'write "ownerEmail": "team@example.com"'));
     } else config.ownerEmail = obj.ownerEmail;
+  }
+  if (obj.conductorVersion !== undefined) {
+    if (typeof obj.conductorVersion !== "string" || !VERSION_PATTERN.test(obj.conductorVersion)) {
+      issues.push(issueAt(source, "/conductorVersion", "error", "config-shape", '"conductorVersion" must be a Conductor version such as "3.21.14"', 'write "conductorVersion": "3.21.14" (or leave it out: idflow asks the server, else uses the local server\'s version)'));
+    } else config.conductorVersion = obj.conductorVersion;
   }
   for (const key of Object.keys(obj)) {
     if (!KNOWN_KEYS.has(key)) {

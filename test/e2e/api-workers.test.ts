@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createWorkers, TaskNotFoundError, WorkflowClient, workerTask } from "../../src/index.ts";
+import { createClient, createWorkers, TaskNotFoundError, workerTask } from "../../src/index.ts";
 import { testClient, testServerUrl, uniqueName } from "../support/conductor.ts";
 import { defineTaskAndWorkflow, delay, startMany, tempStateDir, until, waitAll } from "../fixtures/runtime/helpers.ts";
 
@@ -58,6 +58,17 @@ test("updatePollingOptions raises concurrency under load (more tasks run at once
   assert.equal(workers.stats().workers[name].maxInFlight, 6);
   assert.equal(finished.filter((s) => s === "COMPLETED").length, ids.length);
 
+  // Paused: no new task is taken (and isPolling says so); resumed: it runs.
+  workers.updatePollingOptions("*", { paused: true });
+  assert.equal(workers.isPolling(), false);
+  await delay(600); // a long poll already under way (200 ms) may still bring a task: that one is ours to run
+  const [held] = await startMany(client, wf, 1, { n: 1000 });
+  await delay(1500);
+  assert.equal((await client.getWorkflow(held, true)).tasks?.[0]?.status, "SCHEDULED", "a paused worker takes no task");
+  workers.updatePollingOptions("*", { paused: false });
+  assert.equal(workers.isPolling(), true);
+  assert.equal((await waitAll(client, [held], 30_000))[0].status, "COMPLETED");
+
   assert.throws(() => workers.updatePollingOptions(name, { concurrency: 0 }), /concurrency must be a whole number >= 1/);
   assert.throws(() => workers.updatePollingOptions("nope", { concurrency: 2 }), /no running worker named "nope"/);
   const summary = await workers.stop();
@@ -80,7 +91,7 @@ test("the WorkflowClient completes and fails tasks by id and by reference name; 
     },
   ]);
   assert.deepEqual(res.bulkErrorResults ?? {}, {});
-  const client = new WorkflowClient({ server: { url: testServerUrl() } });
+  const client = await createClient({ server: { url: testServerUrl() } });
 
   const a = await client.startWorkflow(name);
   await assert.rejects(client.completeTaskByRef(a, "no_such_ref", {}), TaskNotFoundError);

@@ -53,6 +53,8 @@ function makeProject(task: string, wf: string): string {
   cpSync(path.join(repo, "tsconfig.json"), path.join(project, "tsconfig.json"));
   mkdirSync(path.join(project, "node_modules"));
   symlinkSync(repo, path.join(project, "node_modules/idflow"), "dir");
+  // the slugify_title example (copied below) has a dependency of its own (tasks/slugify_title/package.json)
+  symlinkSync(path.join(repo, "node_modules/slugify"), path.join(project, "node_modules/slugify"), "dir");
   const src = readFileSync(path.join(repo, "tasks/text_stats/text_stats.ts"), "utf8");
   assert.ok(src.includes('name: "text_stats"') && src.includes("return { words, sentences, characters, readingTimeMinutes };"), "the example changed: update this test");
   mkdirSync(path.join(project, "tasks/text_stats"), { recursive: true });

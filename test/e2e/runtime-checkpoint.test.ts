@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -219,6 +219,35 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
       const t = (await client.getWorkflow(id, true)).tasks![0];
       assert.equal(t.status, "CANCELED", "nothing was reported over the cancellation");
       assert.equal(run.stats().delivery.delivered, 0);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("an exec worker with leaseExtend: a terminated workflow stops its program and what the program started", async () => {
+    const name = uniqueName("ck_exec");
+    const root = tempStateDir();
+    const pidFile = path.join(root, "sleep.pid");
+    mkdirSync(path.join(root, "tasks", name), { recursive: true });
+    // The program starts a grandchild and waits on it: the process-group kill must reach both.
+    const manifest = { name, command: "sh", args: ["-c", `sleep 300 & echo $! > '${pidFile}'; wait`], mode: "process", leaseExtend: true, responseTimeoutSeconds: 4, retryCount: 0 };
+    writeFileSync(path.join(root, "tasks", name, "task.json"), JSON.stringify(manifest));
+    const found = await discover({ root });
+    const registration = found.registrations.find((r) => r.name === name);
+    assert.ok(registration, JSON.stringify(found.errors));
+    const wf = await define(client, name, { responseTimeoutSeconds: 4, retryCount: 0 });
+    const run = await runWorkers({ client, registrations: [registration], stateDir: tempStateDir(), logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    try {
+      const id = await client.startWorkflow(wf, {});
+      await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 30_000, "the program to start");
+      const pid = Number(readFileSync(pidFile, "utf8").trim());
+      assert.ok(alive(pid));
+      const terminatedAt = Date.now();
+      await client.terminateWorkflow(id, "stop the program");
+      await until(() => !alive(pid), 30_000, "the program's child to be killed");
+      process.stderr.write(`# exec program stopped ${Date.now() - terminatedAt} ms after the termination (heartbeat interval 2000 ms)\n`);
+      await until(() => run.stats().workers[name].failed === 1, 10_000, "the execution to end");
+      assert.equal((await client.getWorkflow(id, true)).tasks![0].status, "CANCELED", "nothing was reported over the cancellation");
     } finally {
       await run.stop();
     }

@@ -36,8 +36,8 @@ test("worker upload registers every example task and workflow; reading back give
   assert.deepEqual(JSON.parse(dry.stdout).definitions.map((d: { name: string }) => d.name), report.definitions.map((d) => d.name));
   const names = report.definitions.map((d) => `${d.kind}:${d.name}`).sort();
   assert.deepEqual(names, [
-    "task:draft_outline", "task:extract_keywords", "task:fetch_url", "task:slugify_title", "task:text_stats",
-    "workflow:direct_task_workflow", "workflow:research_blog_post_ideas",
+    "task:draft_outline", "task:extract_keywords", "task:fetch_url", "task:readability", "task:slugify_title", "task:text_stats",
+    "workflow:direct_task_workflow", "workflow:research_blog_post_ideas", "workflow:text_report",
   ]);
 
   const { registrations } = await discover({ root: repo });
@@ -62,7 +62,7 @@ test("worker upload registers every example task and workflow; reading back give
   const second = await cli("worker", "upload", "--root", repo);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /kind\s+name\s+version\s+action/);
-  assert.match(second.stderr, /0 written, 7 unchanged/);
+  assert.match(second.stderr, /0 written, 9 unchanged/);
   assert.doesNotMatch(second.stderr, /\b(created|updated)\b/);
 });
 

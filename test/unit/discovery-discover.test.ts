@@ -277,6 +277,6 @@ describe("discover: other project shapes", () => {
   test("this repository's tasks/ load with `import ... from \"idflow\"` (self-reference)", async () => {
     const r = await discover({ root: REPO_ROOT, env: {} });
     assert.deepEqual(r.errors, []);
-    assert.deepEqual(r.registrations.map((x) => x.name).sort(), ["draft_outline", "extract_keywords", "fetch_url", "slugify_title", "text_stats"]);
+    assert.deepEqual(r.registrations.map((x) => x.name).sort(), ["draft_outline", "extract_keywords", "fetch_url", "readability", "slugify_title", "text_stats"]);
   });
 });

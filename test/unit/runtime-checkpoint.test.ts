@@ -160,11 +160,19 @@ describe("resume (HTTP double)", () => {
     assert.deepEqual((failed.outputData!.checkpoint as { state: unknown }).state, { next: 9 });
   });
 
-  it("an unreadable earlier attempt fails the task instead of starting over", async () => {
-    double.on("GET", "/api/tasks/broken", { status: 503, json: { message: "down" } });
-    const r = await run(async () => ({ ran: true }), task({ retriedTaskId: "broken" })).result;
-    assert.equal(r.status, "FAILED");
-    assert.match(r.reasonForIncompletion!, /cannot read the earlier attempt broken/);
+  it("while the earlier attempt cannot be read the task waits, then resumes; a refusal fails it", async () => {
+    let answers = 0;
+    double.on("GET", "/api/tasks/flaky", () =>
+      ++answers <= 2 ? { status: 503, json: { message: "down" } } : { json: { taskId: "flaky", status: "FAILED", outputData: { checkpoint: env(1, { next: 3 }, "flaky") } } },
+    );
+    const r = await run(async (_i, ctx) => ({ from: ctx.resumeFrom }), task({ retriedTaskId: "flaky" })).result;
+    assert.deepEqual(r.outputData, { from: { next: 3 } });
+    assert.equal(answers, 3, "two 503s waited out");
+
+    double.on("GET", "/api/tasks/forbidden", { status: 403, json: { message: "no" } });
+    const refused = await run(async () => ({ ran: true }), task({ retriedTaskId: "forbidden" })).result;
+    assert.equal(refused.status, "FAILED");
+    assert.match(refused.reasonForIncompletion!, /cannot read the earlier attempt forbidden to resume from its checkpoint/);
   });
 });
 

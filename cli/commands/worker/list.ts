@@ -37,6 +37,7 @@ export function workerSummary(reg: Registration, root: string) {
     responseTimeoutSeconds: def.responseTimeoutSeconds,
     execTimeoutSeconds: o.execTimeoutSeconds ?? WORKER_DEFAULTS.execTimeoutSeconds,
     envOverrides: reg.envOverrides ?? {},
+    exec: reg.exec ?? null,
   };
 }
 

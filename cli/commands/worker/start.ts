@@ -69,14 +69,14 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
   const paths = { root: config.root, stateDir: config.stateDir };
   const overrides: WorkerOverrides = workerFlagValues(argv as unknown as Record<string, unknown>);
-  const found = discovered ?? (await discover({ root: paths.root, workers: config.workers }));
+  const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
+  const logger = createLogger({ level: logLevel, format: config.logFormat });
+  const found = discovered ?? (await discover({ root: paths.root, workers: config.workers, logger }));
   const loadErrors = found.errors.map((e) => e.message);
   const selected = selectWorkers(found.registrations, { all: argv.all, worker: argv.worker }, loadErrors);
   for (const e of loadErrors) say(`${colour.yellow("warning:")} ${e}`);
   if (selected.length === 0) throw new UserError(`no worker to start under ${paths.root}/tasks (\`idflow worker list\` shows what was found)`, 1);
 
-  const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
-  const logger = createLogger({ level: logLevel, format: config.logFormat });
   const client = connect({ serverUrl: argv.serverUrl, root: argv.root, authFile: argv.authFile }, paths);
   if (argv.upload) {
     const report = await upload(client, { registrations: selected, tasksOnly: true, root: paths.root });

@@ -35,7 +35,9 @@ export const uploadCommand: CommandModule<object, UploadFlags> = {
       .example("$0 worker upload --workflow research_blog_post_ideas", "one workflow and its tasks") as never,
   handler: async (argv: ArgumentsCamelCase<UploadFlags>) => {
     const paths = projectPaths({ root: argv.root });
-    const check = await checkProject({ root: paths.root });
+    const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
+    // Validate for the server we upload to: its own version (GET /api/admin/config).
+    const check = await checkProject({ root: paths.root, client, stateDir: paths.stateDir });
     // Workflows are not uploaded with --tasks-only, so only task load errors stop it then.
     const blocking = argv.tasksOnly ? errorsOf(check.issues).filter((i) => i.rule === "task-load") : errorsOf(check.issues);
     if (blocking.length) {
@@ -44,10 +46,10 @@ export const uploadCommand: CommandModule<object, UploadFlags> = {
         printIssues(check.issues);
         say(colour.red(`${blocking.length} error${blocking.length === 1 ? "" : "s"}: nothing was uploaded`));
       }
+      client.close();
       process.exitCode = 2;
       return;
     }
-    const client = connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
     try {
       const report = await upload(client, {
         registrations: check.registrations,
@@ -58,9 +60,10 @@ export const uploadCommand: CommandModule<object, UploadFlags> = {
         tasksOnly: argv.tasksOnly,
         workflowsOnly: argv.workflowsOnly,
         workflowFilter: argv.workflow,
+        target: check.target,
       });
       if (argv.json) {
-        printJson({ uploaded: !report.dryRun, dryRun: report.dryRun, server: client.baseUrl, definitions: report.entries, warnings: report.warnings });
+        printJson({ uploaded: !report.dryRun, dryRun: report.dryRun, server: client.baseUrl, conductorVersion: report.target?.version, definitions: report.entries, warnings: report.warnings });
         return;
       }
       for (const w of report.warnings) say(`${colour.yellow("warning")} ${formatIssue(w)}`);
