@@ -14,6 +14,8 @@
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
+ * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
+ * BENCH_CPU_PROF=<dir> makes every Node contender write a V8 CPU profile there (--cpu-prof).
  * CONDUCTOR_SERVER_URL uses that server; otherwise a private one is started
  * (IDFLOW_CONDUCTOR_JAR, or the pinned version; JAVA_HOME picks the JVM).
  */
@@ -89,11 +91,14 @@ if (flags["require-all"] && Object.keys(skipped).length > 0) {
 
 let serverDir: string | undefined;
 let url = process.env.CONDUCTOR_SERVER_URL;
+// The JVM's pid, for the server's CPU per task: known when the bench starts it, else BENCH_SERVER_PID.
+let serverPid = process.env.BENCH_SERVER_PID ? Number(process.env.BENCH_SERVER_PID) : undefined;
 if (!url) {
   serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-peers-server-"));
   log("starting a private Conductor (SQLite) for the benchmark...");
   const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
   url = r.state.url;
+  serverPid = r.state.pid;
 }
 const client = new ConductorClient({ serverUrl: url });
 const serverVersion = (await client.serverVersion()) ?? "unknown";
@@ -110,55 +115,60 @@ const cell = (shape: Cell["shape"], concurrency: number, contender: string) => {
 const failures: string[] = [];
 let seq = 0;
 
-async function session(c: Contender, concurrency: number, body: (w: WorkerProcess, wf: string) => Promise<void>): Promise<void> {
+/** One contender at one concurrency on a fresh task name: a drain (which starts the worker), then a trickle on the same worker. */
+async function session(c: Contender, concurrency: number, shapes: { drain: number; trickle: number; shape?: "drain" | "long" }, label: string): Promise<void> {
   const taskName = `bp_${stamp}_${seq++}_${c.id.replace(/-/g, "_")}_${concurrency}`;
   const wf = await defineNoop(client, taskName);
   const spec: WorkerSpec = { serverUrl: url!, taskName, concurrency, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS };
   let w: WorkerProcess | undefined;
   try {
-    w = await startAndWarm(client, c, spec, wf, warmN);
-    await body(w, wf);
+    if (shapes.drain > 0) {
+      const d = await drain(client, c, spec, wf, shapes.drain, serverPid);
+      w = current = d.worker;
+      if (shapes.shape) cell(shapes.shape, concurrency, c.id).runs.push({ ...d.figures });
+      log(`${label} c=${concurrency} ${c.id} ${shapes.shape ?? "warm-up"}: ${JSON.stringify(d.figures)}`);
+    } else w = current = await startAndWarm(client, c, spec, wf, warmN);
+    if (shapes.trickle > 0) {
+      const t = await trickle(client, w, wf, shapes.trickle, TRICKLE_EVERY_MS);
+      cell("trickle", concurrency, c.id).runs.push({ ...t });
+      log(`${label} c=${concurrency} ${c.id} trickle: ${JSON.stringify(t)}`);
+    }
   } catch (err) {
     const msg = `${c.id} c=${concurrency}: ${(err as Error).message}`;
     failures.push(msg);
     log(`FAILED ${msg}`);
   } finally {
+    current = undefined;
     await w?.stop();
   }
+}
+
+// Ctrl-C or SIGTERM: stop the contender under way (its whole tree) and the private server.
+let current: WorkerProcess | undefined;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the contender and the server...`);
+    void (async () => {
+      await current?.stop().catch(() => {});
+      if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+      process.exit(130);
+    })();
+  });
 }
 
 try {
   if (!quick && ready.some((c) => c.id === "loop-post")) {
     // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
     log("warming the server (1000 tasks, not recorded)...");
-    await session(ready.find((c) => c.id === "loop-post")!, 10, (w, wf) => drain(client, w, wf, 1000).then(() => undefined));
+    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: 1000, trickle: 0 }, "server warm-up");
   }
   for (let run = 1; run <= runs; run++) {
     for (const concurrency of levels) {
-      for (const c of ready) {
-        await session(c, concurrency, async (w, wf) => {
-          if (drainN > 0) {
-            const d = await drain(client, w, wf, drainN);
-            cell("drain", concurrency, c.id).runs.push({ ...d });
-            log(`run ${run} c=${concurrency} ${c.id} drain: ${JSON.stringify(d)}`);
-          }
-          if (trickleN > 0) {
-            const t = await trickle(client, w, wf, trickleN, TRICKLE_EVERY_MS);
-            cell("trickle", concurrency, c.id).runs.push({ ...t });
-            log(`run ${run} c=${concurrency} ${c.id} trickle: ${JSON.stringify(t)}`);
-          }
-        });
-      }
+      for (const c of ready) await session(c, concurrency, { drain: drainN, trickle: trickleN, shape: "drain" }, `run ${run}`);
     }
   }
   if (longN > 0) {
-    for (const c of ready) {
-      await session(c, 10, async (w, wf) => {
-        const d = await drain(client, w, wf, longN);
-        cell("long", 10, c.id).runs.push({ ...d });
-        log(`long c=10 ${c.id}: ${JSON.stringify(d)}`);
-      });
-    }
+    for (const c of ready) await session(c, 10, { drain: longN, trickle: 0, shape: "long" }, "long");
   }
 } finally {
   client.close();

@@ -25,7 +25,8 @@ if (files.length === 0) {
 let failed = 0;
 for (const f of files) {
   console.error(`\n=== ${f}`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(here, f), ...passed], { stdio: "inherit" });
+  // "idflow" in the benches' scratch projects is this repository's source, not dist/ (see package.json "exports").
+  const r = spawnSync(process.execPath, ["--conditions=idflow-source", "--import", "tsx", path.join(here, f), ...passed], { stdio: "inherit" });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

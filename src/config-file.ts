@@ -37,7 +37,7 @@ function propertySchema(d: OptionDecl): Record<string, unknown> {
   if (d.default !== undefined && d.type !== "workers") base.default = d.default;
   switch (d.type) {
     case "string":
-      return { ...base, type: "string", ...(d.choices ? { enum: [...d.choices] } : { minLength: 1 }) };
+      return { ...base, type: "string", ...(d.choices ? { enum: [...d.choices] } : { minLength: 1 }), ...(d.pattern ? { pattern: d.pattern } : {}) };
     case "integer":
       return { ...base, type: "integer", ...(d.minimum !== undefined ? { minimum: d.minimum } : {}), ...(d.maximum !== undefined ? { maximum: d.maximum } : {}) };
     case "boolean":
@@ -104,6 +104,9 @@ function describe(e: ErrorObject, tree: Node, at: (offset: number) => string): s
     message = secret
       ? `"${key}" does not belong in this file: ${secret.secret ? `set ${secret.env?.[0]} in the environment, or point authFile at a file kept out of version control` : `use --${secret.flag} or ${secret.env?.[0]}`}`
       : `unknown key "${key}": known keys are ${known.join(", ")}; remove it or check its spelling`;
+  } else if (e.keyword === "pattern") {
+    const d = CONFIG_OPTIONS.find((o) => o.key === segments[0] && segments.length === 1);
+    message = `must look like ${d?.example ? JSON.stringify(d.example) : `/${(e.params as { pattern: string }).pattern}/`}`;
   } else if (e.keyword === "enum") {
     message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   }

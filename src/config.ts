@@ -36,6 +36,9 @@ export interface OptionDecl {
   choices?: readonly string[];
   minimum?: number;
   maximum?: number;
+  /** A regular expression a string must match (JSON Schema "pattern"), and an example that does. */
+  pattern?: string;
+  example?: string;
   /** Never printed: shown as "[redacted]". */
   secret?: boolean;
   /** Not accepted in idflow.config.json (the root holds the file; a secret does not belong in a committed file). */
@@ -60,12 +63,13 @@ export const CONFIG_OPTIONS: readonly OptionDecl[] = [
   { key: "logFormat", type: "string", doc: "log format (auto: pretty on a terminal, json otherwise)", default: "auto", choices: LOG_FORMAT_CHOICES, env: ["IDFLOW_LOG_FORMAT"], flag: "log-format" },
   { key: "metricsPort", type: "integer", doc: "serve Prometheus metrics and health on this port (unset: off; 0 picks a free one)", minimum: 0, maximum: 65535, env: ["IDFLOW_METRICS_PORT"], flag: "metrics-port" },
   { key: "metricsHost", type: "string", doc: "address the metrics and health server listens on", default: "127.0.0.1", env: ["IDFLOW_METRICS_HOST"], flag: "metrics-host" },
-  { key: "shutdownGraceSeconds", type: "integer", doc: "seconds in-flight tasks may run on after the first Ctrl-C/SIGTERM", default: 30, minimum: 0, env: ["IDFLOW_SHUTDOWN_GRACE"], flag: "shutdown-grace" },
+  { key: "shutdownGraceSeconds", type: "integer", doc: "how long in-flight tasks may run on after the first Ctrl-C/SIGTERM, in seconds", default: 30, minimum: 0, env: ["IDFLOW_SHUTDOWN_GRACE"], flag: "shutdown-grace" },
+  { key: "spoolSync", type: "string", doc: "when the result spool is synced to disk: background (written before a result is sent, synced right after), always (synced before it is sent: survives a power loss, slower), never", default: "background", choices: ["always", "background", "never"], env: ["IDFLOW_SPOOL_SYNC"], flag: "spool-sync" },
   { key: "workers", type: "workers", doc: 'worker options per task name, or for all under "*" (below CONDUCTOR_WORKER_* and flags, above the decorator)', default: {} },
   { key: "ownerEmail", type: "string", doc: "filled into task and workflow definitions that have none" },
   { key: "externalTasks", type: "string[]", doc: "SIMPLE tasks served by workers outside this project", default: [] },
   { key: "externalWorkflows", type: "string[]", doc: "workflows SUB_WORKFLOW may name that live outside this project", default: [] },
-  { key: "conductorVersion", type: "string", doc: "the Conductor version the workflows target (validation rules by version)" },
+  { key: "conductorVersion", type: "string", doc: "the Conductor version to validate workflows for when no server answers (validation rules by version)", pattern: "^\\d+\\.\\d+(\\.\\d+)?([.-][\\w.-]+)?$", example: "3.21.14" },
 ];
 
 export type ConfigSource = "flag" | "env" | "file" | "local-server" | "default";
@@ -87,6 +91,7 @@ export interface ResolvedConfig {
   metricsPort?: number;
   metricsHost: string;
   shutdownGraceSeconds: number;
+  spoolSync: "always" | "background" | "never";
   workers: Record<string, FileWorkerOptions>;
   ownerEmail?: string;
   externalTasks: string[];
@@ -136,6 +141,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     ...(v("metricsPort") !== undefined ? { metricsPort: v("metricsPort") as number } : {}),
     metricsHost: v("metricsHost") as string,
     shutdownGraceSeconds: v("shutdownGraceSeconds") as number,
+    spoolSync: v("spoolSync") as ResolvedConfig["spoolSync"],
     workers: v("workers") as Record<string, FileWorkerOptions>,
     ...(v("ownerEmail") !== undefined ? { ownerEmail: v("ownerEmail") as string } : {}),
     externalTasks: v("externalTasks") as string[],

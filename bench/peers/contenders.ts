@@ -48,6 +48,9 @@ function benchEnv(spec: WorkerSpec): NodeJS.ProcessEnv {
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = repo): ChildProcess {
+  // BENCH_CPU_PROF=<dir>: every Node contender writes a V8 CPU profile there when it exits.
+  const prof = process.env.BENCH_CPU_PROF;
+  if (prof && cmd === process.execPath) args = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`, ...args];
   // stdout is ignored (no contender needs it); stderr is kept for the error report.
   return spawn(cmd, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
 }
@@ -87,12 +90,13 @@ function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): ChildProc
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
 }
 
+/** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
-  const program = path.join(workers, persistent ? "exec_noop_lines.py" : "exec_noop.py");
+  const program = path.join(repo, "bench/exec", persistent ? "noop_lines.py" : "noop.py");
   const args = [
-    cliBin, "worker", "exec", "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency), "--count", String(spec.concurrency),
-    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs),
-    ...(persistent ? ["--persistent"] : []), spec.taskName, "python3", program,
+    cliBin, "worker", "exec", spec.taskName, "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency), "--count", String(spec.concurrency),
+    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs), "--log-level", "warn", "--log-format", "json",
+    ...(persistent ? ["--persistent"] : []), "--", "python3", program,
   ];
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
 }
@@ -103,6 +107,12 @@ export const CONTENDERS: Contender[] = [
     describe: "idflow worker start (TypeScript no-op task)",
     prepare: () => undefined,
     start: (s) => idflowStart(s),
+  },
+  {
+    id: "idflow-v2",
+    describe: "idflow worker start pinned to update-v2 chaining (IDFLOW_RESULT_PROTOCOL=update-v2), the protocol before the adaptive choice",
+    prepare: () => undefined,
+    start: (s) => idflowStart(s, { IDFLOW_RESULT_PROTOCOL: "update-v2" }),
   },
   {
     id: "js-sdk",

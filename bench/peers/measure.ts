@@ -1,7 +1,6 @@
 /**
- * One measurement of one contender against the real Conductor: start its worker process, warm
- * it up, then a drain (tasks queued while the worker is stopped with SIGSTOP, timed from
- * SIGCONT to the last task's endTime) and/or a trickle (one workflow every `everyMs`: pickup
+ * One measurement of one contender against the real Conductor: a drain (tasks queued before the
+ * worker starts, timed from the first task's startTime to the last one's endTime) and/or a trickle (one workflow every `everyMs`: pickup
  * latency = startTime - scheduledTime, Conductor's own timestamps). Completion is counted by
  * the task's status (a workflow can stay RUNNING after its task completed until the sweeper
  * reaches it). CPU and RSS are the worker's whole process tree, from /proc.
@@ -20,6 +19,8 @@ export interface DrainFigures {
   peakRssMb: number;
   /** RSS at the end minus RSS when the drain began (after warm-up), MB. */
   rssGrowthMb: number;
+  /** The Conductor JVM's CPU over the same window per task (when its pid is known), ms. */
+  serverCpuMsPerTask?: number;
 }
 
 export interface TrickleFigures {
@@ -47,8 +48,13 @@ async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>
   return out;
 }
 
+/**
+ * The no-op task and its one-task workflow. A long response timeout: a poll answered while the
+ * worker is stopped for a drain leaves its task IN_PROGRESS until the worker resumes, which on a
+ * loaded machine can take longer than a minute; that is not what is measured.
+ */
 export async function defineNoop(client: ConductorClient, taskName: string): Promise<string> {
-  await client.registerTaskDefs([{ name: taskName, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
+  await client.registerTaskDefs([{ name: taskName, timeoutSeconds: 0, responseTimeoutSeconds: 3600, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
   const wf = `${taskName}_wf`;
   await client.upsertWorkflowDefs([{ name: wf, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name: taskName, taskReferenceName: "t", type: "SIMPLE" }] }]);
   return wf;
@@ -87,20 +93,28 @@ async function waitQueueEmpty(client: ConductorClient, taskName: string, timeout
 
 /** CPU samples of the tree, timestamped, so a window can be cut at Conductor's end time. */
 class CpuTrace {
-  readonly samples: Array<{ at: number; cpuMs: number }> = [];
+  readonly samples: Array<{ at: number; cpuMs: number; serverCpuMs: number; rssBytes: number }> = [];
   private timer: NodeJS.Timeout;
-  constructor(private readonly pid: number, everyMs = 100) {
+  constructor(private readonly pid: number, private readonly serverPid?: number, everyMs = 100) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
-  sample(): number {
-    const cpuMs = treeUsage(this.pid).cpuMs;
-    this.samples.push({ at: Date.now(), cpuMs });
-    return cpuMs;
+  sample(): { cpuMs: number; serverCpuMs: number } {
+    const u = treeUsage(this.pid);
+    const s = { at: Date.now(), cpuMs: u.cpuMs, rssBytes: u.rssBytes, serverCpuMs: this.serverPid ? treeUsage(this.serverPid).cpuMs : NaN };
+    this.samples.push(s);
+    return s;
+  }
+  /** The last sample taken at or before `at` (or the first). */
+  before(at: number): { cpuMs: number; serverCpuMs: number } {
+    return [...this.samples].reverse().find((s) => s.at <= at) ?? this.samples[0];
+  }
+  rssBefore(at: number): number {
+    return ([...this.samples].reverse().find((s) => s.at <= at && s.rssBytes > 0) ?? this.samples.find((s) => s.rssBytes > 0))?.rssBytes ?? 0;
   }
   /** The first sample taken at or after `at` (or the latest). */
-  at(at: number): number {
-    return (this.samples.find((s) => s.at >= at) ?? this.samples[this.samples.length - 1]).cpuMs;
+  at(at: number): { cpuMs: number; serverCpuMs: number } {
+    return this.samples.find((s) => s.at >= at) ?? this.samples[this.samples.length - 1];
   }
   stop(): void {
     clearInterval(this.timer);
@@ -120,16 +134,6 @@ export class WorkerProcess {
   }
   assertAlive(): void {
     if (this.exited !== undefined) throw new Error(`${this.contender.id} exited (${this.exited}) early:\n${this.stderr}`);
-  }
-  /** Every pid of the tree gets the signal (Python's TaskHandler runs worker processes). */
-  signalTree(sig: NodeJS.Signals): void {
-    for (const s of treeStats(this.child.pid!)) {
-      try {
-        process.kill(s.pid, sig);
-      } catch {
-        /* gone */
-      }
-    }
   }
   async stop(): Promise<void> {
     this.rss.stop();
@@ -176,35 +180,41 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
   }
 }
 
-export async function drain(client: ConductorClient, w: WorkerProcess, wf: string, n: number): Promise<DrainFigures> {
-  w.signalTree("SIGSTOP");
-  let ids: string[];
+/**
+ * Queue `n` workflows with no worker running, then start the worker and time how fast it empties
+ * the queue: from the first task's startTime to the last task's endTime (Conductor's clock), CPU
+ * over the same window (so the worker's start-up is left out). Returns the worker, still running.
+ * (Stopping a running worker with SIGSTOP instead would freeze a poll under way: its tasks, handed
+ * out by the server, could outlive the client's request timeout and be dropped on SIGCONT.)
+ */
+export async function drain(client: ConductorClient, contender: Contender, spec: WorkerSpec, wf: string, n: number, serverPid?: number): Promise<{ figures: DrainFigures; worker: WorkerProcess }> {
+  const ids = await startWorkflows(client, wf, n, 8);
+  const w = new WorkerProcess(contender, spec);
+  const trace = new CpuTrace(w.child.pid!, serverPid);
+  trace.sample();
   try {
-    ids = await startWorkflows(client, wf, n, 8);
-  } catch (err) {
-    w.signalTree("SIGCONT");
-    throw err;
-  }
-  const rss0 = w.rss.sample();
-  const trace = new CpuTrace(w.child.pid!);
-  const cpu0 = trace.sample();
-  const t0 = Date.now();
-  w.signalTree("SIGCONT");
-  try {
-    await waitQueueEmpty(client, w.spec.taskName, 30 * 60_000, w);
+    await waitQueueEmpty(client, spec.taskName, 30 * 60_000, w);
     const tasks = await finishedTasks(client, ids, 120_000);
+    const first = Math.min(...tasks.map((t) => t.startTime ?? Infinity));
     const t1 = Math.max(...tasks.map((t) => t.endTime ?? 0));
+    const cpu0 = trace.before(first);
     const cpu1 = trace.at(t1);
+    const rss0 = trace.rssBefore(first);
     const { peak, last } = { peak: w.rss.peak, last: w.rss.sample() };
-    const seconds = (t1 - t0) / 1000;
-    return {
+    const seconds = Math.max(1, t1 - first) / 1000;
+    const figures: DrainFigures = {
       tasks: n,
       seconds: +seconds.toFixed(2),
       tasksPerSecond: +(n / seconds).toFixed(1),
-      cpuMsPerTask: +((cpu1 - cpu0) / n).toFixed(3),
+      cpuMsPerTask: +((cpu1.cpuMs - cpu0.cpuMs) / n).toFixed(3),
       peakRssMb: +(peak / 2 ** 20).toFixed(1),
       rssGrowthMb: +((last - rss0) / 2 ** 20).toFixed(1),
     };
+    if (serverPid) figures.serverCpuMsPerTask = +((cpu1.serverCpuMs - cpu0.serverCpuMs) / n).toFixed(3);
+    return { figures, worker: w };
+  } catch (err) {
+    await w.stop();
+    throw new Error(`${(err as Error).message}\n  worker stderr: ${w.lastStderr.trim().split("\n").slice(-5).join("\n")}`);
   } finally {
     trace.stop();
   }
@@ -218,7 +228,7 @@ function percentile(sorted: number[], p: number): number {
 
 export async function trickle(client: ConductorClient, w: WorkerProcess, wf: string, n: number, everyMs: number): Promise<TrickleFigures> {
   const trace = new CpuTrace(w.child.pid!);
-  const cpu0 = trace.sample();
+  const cpu0 = trace.sample().cpuMs;
   const t0 = Date.now();
   const starts: Array<Promise<string>> = [];
   try {
@@ -232,7 +242,7 @@ export async function trickle(client: ConductorClient, w: WorkerProcess, wf: str
     const ids = await Promise.all(starts);
     const tasks = await finishedTasks(client, ids, 120_000);
     const t1 = Math.max(...tasks.map((t) => t.endTime ?? 0));
-    const cpu1 = trace.at(t1);
+    const cpu1 = trace.at(t1).cpuMs;
     const pickup = tasks.map((t) => (t.startTime ?? 0) - (t.scheduledTime ?? 0)).sort((a, b) => a - b);
     return {
       tasks: n,

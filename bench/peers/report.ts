@@ -20,7 +20,7 @@ export function medians(cell: Cell): Record<string, number> {
 }
 
 const COLUMNS: Record<Cell["shape"], Array<[string, string]>> = {
-  drain: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["peakRssMb", "peak RSS MB"]],
+  drain: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["serverCpuMsPerTask", "server CPU ms/task"], ["peakRssMb", "peak RSS MB"]],
   trickle: [["pickupP50Ms", "pickup p50 ms"], ["pickupP99Ms", "pickup p99 ms"], ["cpuMsPerTask", "CPU ms/task"]],
   long: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["peakRssMb", "peak RSS MB"], ["rssGrowthMb", "RSS growth MB"]],
 };

@@ -7,12 +7,14 @@
  * validated and uploaded. Ctrl-C stops every worker (a second one at once); the local server
  * keeps running afterwards.
  */
+import path from "node:path";
 import type { ArgumentsCamelCase, CommandModule } from "yargs";
 import { resolveConfig, type ResolvedConfig } from "../../src/config.ts";
 import { ConductorClient } from "../../src/conductor/client.ts";
 import { DevSupervisor } from "../../src/dev/supervisor.ts";
 import { DEFAULT_PORT, startLocalServer } from "../../src/server/index.ts";
 import type { UploadReport } from "../../src/upload/upload.ts";
+import { loadWorkflows } from "../../src/workflows/load.ts";
 import { configFlags, flagValues } from "../config-flags.ts";
 import type { GlobalFlags } from "../main.ts";
 import { colour, say, table, UserError } from "../output.ts";
@@ -70,9 +72,15 @@ export const devCommand: CommandModule<object, DevFlags> = {
     say(`started ${started.workers.length} workers against ${url}; watching tasks/ and workflows/ (Ctrl-C stops):`);
     say(table(["NAME", "FOLDER"], supervisor.current().flatMap((g) => g.workers.map((w) => [w, g.folder]))));
     say("");
-    say(`Try it, in another terminal:`);
-    say(colour.bold(`  npx idflow workflow run direct_task_workflow --input '{"text":"Conductor schedules. Workers work."}' --wait`));
-    say(colour.bold(`  npx idflow workflow run research_blog_post_ideas --input '{"topic":"Workers","text":"Workers poll Conductor for tasks. Workers report results."}' --wait`));
+    const { workflows } = await loadWorkflows(config.root);
+    const defs = workflows.map((w) => w.def).filter((d) => typeof d?.name === "string");
+    if (defs.length > 0) {
+      say(`Try it, in another terminal:`);
+      for (const def of defs.slice(0, SAMPLE_LIMIT)) say(colour.bold(`  ${sampleRun(def.name, def.inputParameters)}`));
+      if (defs.length > SAMPLE_LIMIT) say(colour.dim(`  (and ${defs.length - SAMPLE_LIMIT} more workflow(s) in workflows/)`));
+    } else {
+      say(`No workflows in ${path.join(config.root, "workflows")} yet: add workflows/<name>/<name>.json to run one.`);
+    }
     say(colour.dim(`  (the local Conductor keeps running after Ctrl-C here; stop it with: npx idflow server stop)`));
     say("");
     await stopped;
@@ -89,6 +97,18 @@ function printUpload(report: UploadReport, why: string): void {
   }
   const changed = report.entries.filter((e) => e.action !== "unchanged");
   if (changed.length) say(`${why}: uploaded ${changed.map((e) => `${e.kind} ${e.name}${e.version === undefined ? "" : ` v${e.version}`} (${e.action})`).join(", ")}`);
+}
+
+/** How many sample `workflow run` commands to print. */
+const SAMPLE_LIMIT = 5;
+/** Sample values for common input names; any other input gets a placeholder. */
+const SAMPLE_INPUT: Record<string, string> = { text: "Conductor schedules. Workers poll for tasks. Workers report results.", topic: "Workers", title: "Workers" };
+
+/** A `workflow run` command a person can paste, with an input for every declared parameter. */
+export function sampleRun(name: string, inputParameters: unknown): string {
+  const keys = Array.isArray(inputParameters) ? inputParameters.filter((k): k is string => typeof k === "string") : [];
+  const input = JSON.stringify(Object.fromEntries(keys.map((k) => [k, SAMPLE_INPUT[k] ?? `<${k}>`])));
+  return `npx idflow workflow run ${name} --input '${input.replace(/'/g, "'\\''")}' --wait`;
 }
 
 /** The configured server if it answers; else the local one, started when needed. */

@@ -32,6 +32,10 @@ if (found.errors.length > 0 || found.registrations.length === 0) {
     stopAsked = true;
     if (!run) process.exit(0);
     void run.stop("dev reload");
+    // A long poll already under way is not cancelled (its task is ours to run); it ends within its
+    // poll timeout. Then the next generation may poll: tasks scheduled from now on reach the new code.
+    const longest = Math.max(0, ...run.workers.map((w) => w.pollTimeoutMs));
+    setTimeout(() => send({ type: "quiet" }), longest + 250).unref();
   };
   process.on("message", async (m: ParentMessage) => {
     if (m.type === "stop") stop();

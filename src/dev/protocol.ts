@@ -33,6 +33,8 @@ export type ChildMessage =
   | { type: "loaded"; workers: WorkerDescriptor[] }
   | { type: "failed"; errors: string[] }
   | { type: "started" }
+  /** After "stop": no poll of this process is under way any more (a task it still runs finishes on its code). */
+  | { type: "quiet" }
   | { type: "stopped"; exitCode: number; completed: number };
 
 export type ParentMessage = { type: "start" } | { type: "stop" } | { type: "kill" };

@@ -160,7 +160,7 @@ export class DevSupervisor {
       return;
     }
     // Old generation first stops polling (its running tasks finish on the old code), then the new one polls.
-    if (old) this.send(old, { type: "stop" });
+    if (old) await this.quiet(old);
     await this.run(next);
     const names = next.workers.map((w) => w.name).join(", ");
     this.opts.say(old ? `reloaded ${this.rel(folder)} (generation ${next.n}): ${names}` : `loaded new ${this.rel(folder)}: ${names}`);
@@ -220,6 +220,24 @@ export class DevSupervisor {
       g.proc.on("message", onMessage);
       void g.exited.then(() => resolve());
       this.send(g, { type: "start" });
+    });
+  }
+
+  /** Tell a generation to stop; resolves once it polls no more (or has exited; at most 10 s). */
+  private quiet(g: Generation): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 10_000);
+      function done() {
+        clearTimeout(timer);
+        g.proc.off("message", onMessage);
+        resolve();
+      }
+      const onMessage = (m: ChildMessage) => {
+        if (m.type === "quiet") done();
+      };
+      g.proc.on("message", onMessage);
+      void g.exited.then(done);
+      this.send(g, { type: "stop" });
     });
   }
 

@@ -19,6 +19,7 @@ import { applyEnvOverrides } from "./env-overrides.ts";
 import { applyFileOverrides } from "./file-overrides.ts";
 import { findTsconfig, moduleImporter } from "./loader.ts";
 import { scanTaskFolders } from "./scan.ts";
+import { checkTaskDependencies } from "./task-dependencies.ts";
 import { describeImportError } from "./import-error.ts";
 
 export interface DiscoverOptions {
@@ -105,6 +106,11 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
     }
     if (!tf.module) {
       errors.push({ folder: tf.folder, message: tf.problem ?? `${rel(tf.folder)}: no task module` });
+      continue;
+    }
+    const deps = checkTaskDependencies(root, tf.folder);
+    if (deps) {
+      errors.push({ folder: tf.folder, file: deps.file, message: deps.message });
       continue;
     }
     const file = tf.module;

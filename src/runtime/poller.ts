@@ -15,6 +15,7 @@ import type { ResultDelivery } from "./delivery.ts";
 import { execute, type Execution, type Invoker } from "./executor.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
+import { ProtocolChooser } from "./protocol.ts";
 import { stallAwareTimeout } from "./stall.ts";
 
 /** Server-side wait for a batch poll while tasks are flowing (ms): take what is ready, do not wait for a full batch. */
@@ -50,6 +51,8 @@ export interface PollerOptions {
   hangMarginMs?: number;
   /** Where the poller reports polls and task starts/ends (metrics, health, API events). */
   events?: RuntimeEvents;
+  /** update-v2 or POST /tasks per result (default: adaptive, see protocol.ts). */
+  protocol?: ProtocolChooser;
 }
 
 export interface PollerStats {
@@ -94,7 +97,10 @@ export class Poller {
   /** Paused: no new polls (in-flight tasks go on), until resumed. */
   private pausedFlag = false;
 
+  readonly protocol: ProtocolChooser;
+
   constructor(private readonly opts: PollerOptions) {
+    this.protocol = opts.protocol ?? ProtocolChooser.fromEnv();
     this.backoff = new Backoff(opts.backoff);
   }
 
@@ -251,6 +257,7 @@ export class Poller {
       this.pollsInFlight--;
       this.reserved -= count;
       if (!live()) this.slotWaiter?.();
+      this.protocol.onPoll(count, tasks.length);
       this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: tasks.length ? "tasks" : "empty", count: tasks.length, durationMs: performance.now() - pollStarted });
       outage.ok();
       this.backoff.reset();
@@ -332,9 +339,10 @@ export class Poller {
         }
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
-        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency;
+        // While the queue is deep, results go by POST /tasks and the poller batch-polls (protocol.ts).
+        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency && this.protocol.choose() === "update-v2";
         // A task the server cancelled (or gave to another worker) has nothing to report.
-        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext);
+        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext, settings.name);
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;

@@ -91,7 +91,7 @@ export const WORKER_SETTING_DECLS = {
   paused: { type: "boolean", doc: "registered but not polled", env: ["PAUSED"] },
   pollTimeoutMs: { type: "integer", minimum: 0, maximum: 5000, doc: "long-poll wait on the server, in milliseconds (0-5000)", env: ["POLL_TIMEOUT", "POLL_TIMEOUT_MILLIS"], flag: "poll-timeout" },
   workerId: { type: "string", doc: "worker id reported to Conductor (default: hostname-pid)", env: ["WORKER_ID"], flag: "worker-id" },
-  execTimeoutSeconds: { type: "number", minimum: 0, doc: "abort and fail an execution after this many seconds (0 = none)", env: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], flag: "exec-timeout" },
+  execTimeoutSeconds: { type: "number", minimum: 0, doc: "abort and fail an execution that runs longer, in seconds (0 = none)", env: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], flag: "exec-timeout" },
   leaseExtend: { type: "boolean", doc: "heartbeat automatically before responseTimeoutSeconds runs out", env: ["LEASE_EXTEND", "LEASE_EXTEND_ENABLED"] },
   checkpointIntervalMs: { type: "integer", minimum: 0, doc: "least time between two checkpoint updates, in milliseconds", env: ["CHECKPOINT_INTERVAL"] },
 } as const satisfies Record<string, WorkerSettingDecl>;

@@ -38,7 +38,7 @@ function callSite(): string | undefined {
   // [0] "Error", [1] callSite, [2] the decorator function, [3] the caller (class body / module)
   for (const line of stack.slice(3, 8)) {
     const m = /(?:\(|\s)((?:file:\/\/)?\/[^():]+?)(?:\?[^:)]*)?:(\d+):\d+\)?\s*$/.exec(line);
-    if (m && !m[1].includes("/node_modules/") && !m[1].endsWith("/src/task/worker-task.ts")) {
+    if (m && !m[1].includes("/node_modules/") && !/\/src\/task\/worker-task\.[jt]s$/.test(m[1])) {
       return `${m[1].replace(/^file:\/\//, "")}:${m[2]}`;
     }
   }

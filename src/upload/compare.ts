@@ -2,7 +2,8 @@
  * "Unchanged" means: what the server holds equals what idflow would send. The server adds
  * fields (createTime, defaults such as retryCount 3 or optional false), so the comparison
  * walks what we send, and accepts a field only the server has when it holds the value the
- * server fills in by itself (read from Conductor 3.21: see test/e2e/upload-*.test.ts).
+ * server fills in by itself (read from Conductor 3.21 and 3.32: see test/e2e/upload-*.test.ts,
+ * which `npm test` runs on both lines).
  * Free-form maps (inputParameters, outputParameters, ...) must match exactly.
  */
 
@@ -22,6 +23,8 @@ const SERVER_DEFAULTS: Record<Ctx, Record<string, unknown>> = {
     responseTimeoutSeconds: 3600,
     rateLimitFrequencyInSeconds: 1,
     backoffScaleFactor: 1,
+    // 3.32 adds this flag to every task definition, on by default (3.21 has no such field).
+    taskStatusListenerEnabled: true,
   },
   workflowDef: { version: 1, schemaVersion: 2, restartable: true, timeoutPolicy: "ALERT_ONLY", enforceSchema: true },
   workflowTask: { type: "SIMPLE" },

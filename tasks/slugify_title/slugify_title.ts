@@ -1,18 +1,17 @@
-/** slugify_title: a URL slug for a title ("Ten Ideas — for Café Owners!" -> "ten-ideas-for-cafe-owners"). */
+/**
+ * slugify_title: a URL slug for a title ("Ten Ideas — for Café Owners!" -> "ten-ideas-for-cafe-owners").
+ * The example of a task with dependencies of its own: tasks/slugify_title/package.json lists
+ * `slugify`, installed by `npm install` at the project root (the folder is an npm workspace).
+ */
 import { TerminalError, workerTask } from "idflow";
+import slugifyText from "slugify";
 
 /** Longest slug returned (cut at a word boundary). */
 export const MAX_SLUG_LENGTH = 80;
 
 export function slugify(title: string): string {
-  const slug = title
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "") // accents
-    .replace(/&/g, " and ")
-    .toLowerCase()
-    .replace(/['’]/g, "")
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "");
+  // strict: letters and digits only ("&" becomes "and", accents are dropped, "ß" becomes "ss")
+  const slug = slugifyText(title.replace(/['’]/g, ""), { lower: true, strict: true, locale: "en" });
   if (slug.length <= MAX_SLUG_LENGTH) return slug;
   const cut = slug.slice(0, MAX_SLUG_LENGTH + 1);
   const at = cut.lastIndexOf("-");

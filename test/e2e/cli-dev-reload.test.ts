@@ -53,6 +53,8 @@ function makeProject(task: string, wf: string): string {
   cpSync(path.join(repo, "tsconfig.json"), path.join(project, "tsconfig.json"));
   mkdirSync(path.join(project, "node_modules"));
   symlinkSync(repo, path.join(project, "node_modules/idflow"), "dir");
+  // the slugify_title example (copied below) has a dependency of its own (tasks/slugify_title/package.json)
+  symlinkSync(path.join(repo, "node_modules/slugify"), path.join(project, "node_modules/slugify"), "dir");
   const src = readFileSync(path.join(repo, "tasks/text_stats/text_stats.ts"), "utf8");
   assert.ok(src.includes('name: "text_stats"') && src.includes("return { words, sentences, characters, readingTimeMinutes };"), "the example changed: update this test");
   mkdirSync(path.join(project, "tasks/text_stats"), { recursive: true });
@@ -134,12 +136,12 @@ test("idflow dev reloads an edited task, keeps the last good version on a syntax
   // A new folder is picked up (and its task definition uploaded).
   const second = uniqueName("dev_slug");
   mark = err.length;
-  mkdirSync(path.join(project, "tasks/slugify_title"));
+  mkdirSync(path.join(project, "tasks/shout"));
   writeFileSync(
-    path.join(project, "tasks/slugify_title/slugify_title.ts"),
-    readFileSync(path.join(repo, "tasks/slugify_title/slugify_title.ts"), "utf8").replace(/name: "slugify_title"/, `name: "${second}"`),
+    path.join(project, "tasks/shout/shout.ts"),
+    `import { workerTask } from "idflow";\nexport const shout = workerTask({ name: "${second}" })(async (input: { text: string }) => ({ text: input.text.toUpperCase() }));\n`,
   );
-  await waitFor(/loaded new tasks\/slugify_title/, "the new folder", mark);
+  await waitFor(/loaded new tasks\/shout/, "the new folder", mark);
   assert.ok(await client.getTaskDef(second), "the new worker's task definition was uploaded");
 
   // A changed workflow is validated and uploaded.

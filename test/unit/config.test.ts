@@ -114,3 +114,11 @@ test("the JSON Schema shipped in schema/ is the one generated from the declarati
   // and the repository's own example project file follows it
   assert.doesNotThrow(() => resolveConfig({ root: repo }, cleanEnv()));
 });
+
+test("the file's conductorVersion pattern is the one workflow validation uses", async () => {
+  const { VERSION_PATTERN } = await import("../../src/workflows/target.ts");
+  const { CONFIG_OPTIONS } = await import("../../src/config.ts");
+  assert.equal(CONFIG_OPTIONS.find((d) => d.key === "conductorVersion")?.pattern, VERSION_PATTERN.source);
+  const dir = project({ conductorVersion: "latest" });
+  assert.throws(() => resolveConfig({ root: dir }, cleanEnv()), /#\/conductorVersion: must look like "3\.21\.14"/);
+});

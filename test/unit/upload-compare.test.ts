@@ -43,3 +43,15 @@ test("key order does not matter", () => {
   const reordered = Object.fromEntries(Object.entries(serverWf).reverse());
   assert.equal(sameDefinition(sentWf, reordered, "workflowDef"), true);
 });
+
+// What Conductor 3.32.3 answered to GET /metadata/taskdefs/draft_outline_x after POST of the same definition.
+test("3.32's extra task-definition fields at their defaults (taskStatusListenerEnabled true, runtimeMetadata [], ...) are not a change", () => {
+  const sent = { name: "draft_outline_x", description: "d", retryCount: 1, timeoutSeconds: 30, responseTimeoutSeconds: 30, inputKeys: ["title", "keywords"], outputKeys: ["outline"], retryLogic: "FIXED", retryDelaySeconds: 5, timeoutPolicy: "TIME_OUT_WF" };
+  const server332 = {
+    createTime: 1795570161529, updateTime: 0, createdBy: "", name: "draft_outline_x", description: "d", retryCount: 1, timeoutSeconds: 30, inputKeys: ["title", "keywords"], outputKeys: ["outline"], runtimeMetadata: [],
+    timeoutPolicy: "TIME_OUT_WF", retryLogic: "FIXED", retryDelaySeconds: 5, responseTimeoutSeconds: 30, inputTemplate: {}, rateLimitPerFrequency: 0, rateLimitFrequencyInSeconds: 1, backoffScaleFactor: 1,
+    maxRetryDelaySeconds: 0, backoffJitterMs: 0, totalTimeoutSeconds: 0, taskStatusListenerEnabled: true, enforceSchema: false,
+  };
+  assert.equal(sameDefinition(sent, server332, "taskDef"), true);
+  assert.equal(sameDefinition(sent, { ...server332, taskStatusListenerEnabled: false }, "taskDef"), false, "someone switched the listener off: a change");
+});

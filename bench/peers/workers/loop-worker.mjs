@@ -39,16 +39,29 @@ let inFlight = 0;
 let wake;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Send a result; a failed request is retried (every 100 ms, up to a minute) so no task is left IN_PROGRESS. */
+async function send(path, result) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request("POST", path, result);
+    } catch (err) {
+      console.error(`${String(err)} (attempt ${attempt})`);
+      if (attempt >= 600) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 async function runSlot(task) {
   inFlight++;
   try {
     while (task) {
       const result = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId, status: "COMPLETED", outputData: {} };
       if (protocol === "v2" && !stopping) {
-        const r = await request("POST", "tasks/update-v2", result);
+        const r = await send("tasks/update-v2", result);
         task = r.status === 200 && r.text ? JSON.parse(r.text) : undefined;
       } else {
-        await request("POST", "tasks", result);
+        await send("tasks", result);
         task = undefined;
       }
     }

@@ -14,7 +14,7 @@ export const stopServerCommand: CommandModule<object, StopArgs> = {
   command: "stop",
   describe: "stop the local Conductor",
   builder: (y) =>
-    y.option("timeout", { type: "number", default: DEFAULT_STOP_TIMEOUT_MS / 1000, describe: "seconds to wait for a graceful stop before killing it" }) as never,
+    y.option("timeout", { type: "number", default: DEFAULT_STOP_TIMEOUT_MS / 1000, describe: "how long to wait for a graceful stop before killing the server, in seconds" }) as never,
   handler: async (argv) => {
     const stateDir = stateDirOf(argv);
     const result = await stopLocalServer({ stateDir, timeoutMs: argv.timeout * 1000, onProgress: (l) => say(colour.dim(l)) });

@@ -33,7 +33,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option("workflow-version", { type: "number", describe: "workflow version (default: latest)" })
       .option("correlation-id", { type: "string" })
       .option("wait", { type: "boolean", default: false, describe: "wait until the workflow ends and print its output" })
-      .option("timeout", { type: "number", default: 60, describe: "seconds to wait with --wait" }) as never,
+      .option("timeout", { type: "number", default: 60, describe: "how long --wait waits for the workflow to end, in seconds" }) as never,
   handler: async (args) => {
     const input = parseInput(args);
     const client = connect(args, projectPaths(args));

@@ -28,7 +28,7 @@ export const statusCommand: CommandModule<object, StatusFlags> = {
     y
       .positional("id", { type: "string", demandOption: true, describe: "workflow id (as `workflow run` or `workflow search` print it)" })
       .option("watch", { type: "boolean", default: false, describe: "redraw until the run ends; exit 1 if it ends FAILED, TIMED_OUT or TERMINATED" })
-      .option("interval", { type: "number", default: 1, describe: "seconds between redraws with --watch" })
+      .option("interval", { type: "number", default: 1, describe: "time between redraws with --watch, in seconds" })
       .example("$0 workflow status 3f2a…", "the tree of one run")
       .example("$0 workflow status 3f2a… --watch", "follow it until it ends")
       .example("$0 workflow status 3f2a… --json", "the tree as JSON") as never,
