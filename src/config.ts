@@ -64,6 +64,7 @@ export const CONFIG_OPTIONS: readonly OptionDecl[] = [
   { key: "metricsPort", type: "integer", doc: "serve Prometheus metrics and health on this port (unset: off; 0 picks a free one)", minimum: 0, maximum: 65535, env: ["IDFLOW_METRICS_PORT"], flag: "metrics-port" },
   { key: "metricsHost", type: "string", doc: "address the metrics and health server listens on", default: "127.0.0.1", env: ["IDFLOW_METRICS_HOST"], flag: "metrics-host" },
   { key: "shutdownGraceSeconds", type: "integer", doc: "how long in-flight tasks may run on after the first Ctrl-C/SIGTERM, in seconds", default: 30, minimum: 0, env: ["IDFLOW_SHUTDOWN_GRACE"], flag: "shutdown-grace" },
+  { key: "spoolSync", type: "string", doc: "when the result spool is synced to disk: background (written before a result is sent, synced right after), always (synced before it is sent: survives a power loss, slower), never", default: "background", choices: ["always", "background", "never"], env: ["IDFLOW_SPOOL_SYNC"], flag: "spool-sync" },
   { key: "workers", type: "workers", doc: 'worker options per task name, or for all under "*" (below CONDUCTOR_WORKER_* and flags, above the decorator)', default: {} },
   { key: "ownerEmail", type: "string", doc: "filled into task and workflow definitions that have none" },
   { key: "externalTasks", type: "string[]", doc: "SIMPLE tasks served by workers outside this project", default: [] },
@@ -90,6 +91,7 @@ export interface ResolvedConfig {
   metricsPort?: number;
   metricsHost: string;
   shutdownGraceSeconds: number;
+  spoolSync: "always" | "background" | "never";
   workers: Record<string, FileWorkerOptions>;
   ownerEmail?: string;
   externalTasks: string[];
@@ -139,6 +141,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     ...(v("metricsPort") !== undefined ? { metricsPort: v("metricsPort") as number } : {}),
     metricsHost: v("metricsHost") as string,
     shutdownGraceSeconds: v("shutdownGraceSeconds") as number,
+    spoolSync: v("spoolSync") as ResolvedConfig["spoolSync"],
     workers: v("workers") as Record<string, FileWorkerOptions>,
     ...(v("ownerEmail") !== undefined ? { ownerEmail: v("ownerEmail") as string } : {}),
     externalTasks: v("externalTasks") as string[],

@@ -219,7 +219,7 @@ type Base = { taskId: string; workflowInstanceId: string; workerId: string };
 function withCheckpoint(r: TaskResult, checkpoints: Checkpointer): TaskResult {
   if (r.status === "COMPLETED") {
     const state = checkpoints.lastState();
-    if (checkpoints.active && isBatchProgress(state) && r.outputData && !("batches" in r.outputData)) return { ...r, outputData: { ...r.outputData, batches: state } };
+    if (isBatchProgress(state) && r.outputData && !("batches" in r.outputData)) return { ...r, outputData: { ...r.outputData, batches: state } };
     return r;
   }
   const carry = checkpoints.carryOver();

@@ -24,7 +24,7 @@ import { SHUTDOWN_REASON, type Invoker } from "./executor.ts";
 import { OutageTracker } from "./outage.ts";
 import { Poller, type PollerStats, type WorkerSettings } from "./poller.ts";
 import { checkSettings, resolveSettings, SettingsError, type WorkerOverrides } from "./settings.ts";
-import { spoolDir } from "./spool.ts";
+import { spoolDir, type SpoolSync } from "./spool.ts";
 import { ThreadPool } from "./thread-runner.ts";
 import { Watchdog } from "./watchdog.ts";
 
@@ -47,8 +47,8 @@ export interface RunWorkersOptions {
   handleSignals?: boolean;
   /** Install uncaughtException/unhandledRejection handlers (default: as handleSignals). */
   handleCrashes?: boolean;
-  /** fdatasync each batch of spool appends (default true; false survives a process death but not a power loss). */
-  spoolFsync?: boolean;
+  /** When spool appends are synced to the device: "background" (default), "always" or "never" (see SpoolSync in spool.ts). */
+  spoolSync?: SpoolSync;
   /** No spool (the benchmark's baseline only: results are lost when the process dies). */
   spoolOff?: boolean;
   /** Results waiting for Conductor past which no new work is taken (default: maxInMemoryResults). */
@@ -119,7 +119,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     outage,
     spoolDir: spoolDir(opts.stateDir),
     deadLetterFile: deadLetterFile(opts.stateDir),
-    fsync: opts.spoolFsync,
+    spoolSync: opts.spoolSync,
     spoolOff: opts.spoolOff,
     pauseAbove: opts.pauseAboveBacklog,
     maxOutputBytes: opts.maxOutputBytes,

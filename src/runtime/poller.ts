@@ -342,7 +342,7 @@ export class Poller {
         // While the queue is deep, results go by POST /tasks and the poller batch-polls (protocol.ts).
         const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency && this.protocol.choose() === "update-v2";
         // A task the server cancelled (or gave to another worker) has nothing to report.
-        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext);
+        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext, settings.name);
         if (next) this.stats.chained++;
         chained = next !== undefined;
         task = next;

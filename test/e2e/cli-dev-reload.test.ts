@@ -136,12 +136,12 @@ test("idflow dev reloads an edited task, keeps the last good version on a syntax
   // A new folder is picked up (and its task definition uploaded).
   const second = uniqueName("dev_slug");
   mark = err.length;
-  mkdirSync(path.join(project, "tasks/slugify_title"));
+  mkdirSync(path.join(project, "tasks/shout"));
   writeFileSync(
-    path.join(project, "tasks/slugify_title/slugify_title.ts"),
-    readFileSync(path.join(repo, "tasks/slugify_title/slugify_title.ts"), "utf8").replace(/name: "slugify_title"/, `name: "${second}"`),
+    path.join(project, "tasks/shout/shout.ts"),
+    `import { workerTask } from "idflow";\nexport const shout = workerTask({ name: "${second}" })(async (input: { text: string }) => ({ text: input.text.toUpperCase() }));\n`,
   );
-  await waitFor(/loaded new tasks\/slugify_title/, "the new folder", mark);
+  await waitFor(/loaded new tasks\/shout/, "the new folder", mark);
   assert.ok(await client.getTaskDef(second), "the new worker's task definition was uploaded");
 
   // A changed workflow is validated and uploaded.

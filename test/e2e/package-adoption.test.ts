@@ -57,7 +57,7 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[];
     tarball = path.join(tmp, info!.filename);
     const files = info!.files.map((f) => f.path);
-    for (const needed of ["package.json", "README.md", "cli/bin.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/index.js.map", "dist/cli/main.js", "dist/src/runtime/thread-boot.mjs"]) {
+    for (const needed of ["package.json", "README.md", "cli/bin.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/index.js.map", "dist/cli/main.js", "dist/src/runtime/thread-boot.mjs", "dist/src/dev/folder-boot.mjs", "schema/idflow.config.schema.json"]) {
       assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
     }
     const stray = files.filter((f) => /^(test|bench|tasks|workflows|\.ci|scripts|docs)\//.test(f) || /(^|\/)fixtures\//.test(f) || /\.test\.[cm]?[jt]s$/.test(f) || (/\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f)));

@@ -305,5 +305,14 @@ describe("batches", () => {
     assert.ok(isBatchProgress(p));
     assert.equal(p.done, 3);
     assert.equal(p.itemsDone, 5);
+
+    // An attempt that finds every batch done (its predecessor died after the last checkpoint) reports the progress too.
+    const again = await run(async (_i, ctx) => {
+      let n = 0;
+      for await (const _b of ctx.batches([1, 2, 3, 4, 5], 2)) n++;
+      return { ran: n };
+    }, task({ pollCount: 2, outputData: { checkpoint: { v: 1, seq: 3, savedAt: 1, taskId: "x", state: p } } })).result;
+    assert.equal(again.outputData!.ran, 0);
+    assert.deepEqual(again.outputData!.batches, p);
   });
 });

@@ -275,11 +275,11 @@ describe("delivery under faults", () => {
   it("an output over the server's limit is not sent: FAILED_WITH_TERMINAL_ERROR naming the task and the size", async () => {
     const { d, make } = await setup((_req, body) => ({ status: 200, body: JSON.parse(body).taskId }), { maxOutputBytes: 1000 });
     const delivery = make();
-    await delivery.deliver({ ...result(1), outputData: { blob: "x".repeat(2000) } });
+    await delivery.deliver({ ...result(1), outputData: { blob: "x".repeat(2000) } }, false, "big_task");
     await until(() => delivery.idle, 3000, "delivered");
     const sent = lastAnswers(d.seen).get("t1")!.result;
     assert.equal(sent.status, "FAILED_WITH_TERMINAL_ERROR");
-    assert.match(sent.reasonForIncompletion!, /task output is .* \(20\d\d bytes of JSON\), over Conductor's limit/);
+    assert.match(sent.reasonForIncompletion!, /^big_task: task output is .* \(20\d\d bytes of JSON\), over Conductor's limit/);
     assert.equal(sent.outputData, undefined);
     await delivery.close(100);
   });

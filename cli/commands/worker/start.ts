@@ -53,7 +53,7 @@ export const startCommand: CommandModule<object, StartFlags> = {
   command: "start",
   describe: "run workers: poll Conductor, execute, report results; Ctrl-C stops cleanly (twice: at once)",
   builder: (y) =>
-    workerFlags(configFlags(y, ["shutdownGraceSeconds", "logLevel", "logFormat", "metricsPort", "metricsHost"]))
+    workerFlags(configFlags(y, ["shutdownGraceSeconds", "spoolSync", "logLevel", "logFormat", "metricsPort", "metricsHost"]))
       .option("all", { type: "boolean", describe: "start every discovered worker (except paused ones)" })
       .option("worker", { type: "string", array: true, describe: "start this worker (by task name); repeatable" })
       .option("upload", { type: "boolean", default: false, describe: "upload the selected workers' task definitions first" })
@@ -96,6 +96,7 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     stateDir: paths.stateDir,
     logger,
     shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+    spoolSync: config.spoolSync,
     exit: (code) => {
       client.close();
       process.exit(code);
