@@ -46,7 +46,11 @@ export class WorkflowClient {
 
   /** Fail a task by id with a reason (retried per its definition unless `terminal`). */
   async failTask(taskId: string, reason: string, opts: FailOptions = {}): Promise<void> {
-    await this.update(taskId, { status: opts.terminal ? "FAILED_WITH_TERMINAL_ERROR" : "FAILED", reasonForIncompletion: reason, outputData: opts.output ?? {} });
+    await this.update(taskId, {
+      status: opts.terminal ? "FAILED_WITH_TERMINAL_ERROR" : "FAILED",
+      reasonForIncompletion: reason,
+      outputData: opts.output ?? {},
+    });
   }
 
   /**
@@ -56,7 +60,10 @@ export class WorkflowClient {
    */
   async completeTaskByRef(workflowId: string, taskRefName: string, output: Record<string, unknown> = {}): Promise<string> {
     const id = await this.conductor.updateTaskByRef(workflowId, taskRefName, "COMPLETED", output);
-    if (!id) throw new TaskNotFoundError(`workflow ${workflowId} has no pending task "${taskRefName}" (unknown workflow, wrong reference name, or the task already ended)`);
+    if (!id)
+      throw new TaskNotFoundError(
+        `workflow ${workflowId} has no pending task "${taskRefName}" (unknown workflow, wrong reference name, or the task already ended)`,
+      );
     return id;
   }
 

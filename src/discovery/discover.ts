@@ -53,7 +53,13 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
    * the registry (a duplicate name+domain is an error naming both files). The same path for
    * TypeScript workers and executable tasks.
    */
-  const admit = (folder: string, file: string, where: string, written: WorkerTaskOptions, make: (options: WorkerTaskOptions, applied: Record<string, string>) => Registration | { error: string }) => {
+  const admit = (
+    folder: string,
+    file: string,
+    where: string,
+    written: WorkerTaskOptions,
+    make: (options: WorkerTaskOptions, applied: Record<string, string>) => Registration | { error: string },
+  ) => {
     const problems = validateOptions(written);
     if (problems.length > 0) {
       for (const p of problems) errors.push({ folder, file, message: `${where}: ${p}` });

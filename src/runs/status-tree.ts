@@ -131,7 +131,11 @@ export function buildRunTree(wf: Workflow, subs: Map<string, RunTree> = new Map(
       });
     } else if (type === "SWITCH" || type === "DECISION") {
       const out = last.outputData ?? {};
-      const taken = Array.isArray(out.evaluationResult) ? String(out.evaluationResult[0]) : out.selectedCase !== undefined ? String(out.selectedCase) : undefined;
+      const taken = Array.isArray(out.evaluationResult)
+        ? String(out.evaluationResult[0])
+        : out.selectedCase !== undefined
+          ? String(out.selectedCase)
+          : undefined;
       const cases = (defTask.decisionCases as Record<string, WorkflowTask[]> | undefined) ?? {};
       if (taken !== undefined) {
         const matched = Object.hasOwn(cases, taken);
@@ -198,7 +202,8 @@ export function findFailure(tree: RunTree): Failure | undefined {
   const visit = (nodes: TaskNode[]) => {
     for (const n of nodes) {
       if (n.subWorkflow?.failure && FAILED_TASK.has(n.status)) found = n.subWorkflow.failure;
-      else if (FAILED_TASK.has(n.status)) found = { workflowId: tree.workflowId, ref: n.ref, name: n.name, taskId: n.taskId, status: n.status, ...(n.reason ? { reason: n.reason } : {}) };
+      else if (FAILED_TASK.has(n.status))
+        found = { workflowId: tree.workflowId, ref: n.ref, name: n.name, taskId: n.taskId, status: n.status, ...(n.reason ? { reason: n.reason } : {}) };
       for (const b of n.branches ?? []) visit(b);
       if (n.children) visit(n.children);
       for (const it of n.iterations ?? []) visit(it.tasks);

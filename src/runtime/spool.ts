@@ -210,7 +210,8 @@ export class ResultJournal {
       return { rec, durable };
     }
     this.buffer.push({ line: JSON.stringify({ p: rec.id, e: entry }), rec, resolve });
-    if (this.closed) this.writeBufferSync(); // a straggler after close: straight to disk for the next start
+    if (this.closed)
+      this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
     return { rec, durable };
   }
@@ -272,7 +273,10 @@ export class ResultJournal {
       const still = lost.filter((r) => !r.durable);
       if (still.length) {
         // Nothing else can keep them: say exactly which results are lost so a person can act.
-        this.opts.logger.error({ results: still.map((r) => r.entry?.result) }, `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`);
+        this.opts.logger.error(
+          { results: still.map((r) => r.entry?.result) },
+          `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`,
+        );
       }
     }
     for (const s of this.segments) {
@@ -580,7 +584,8 @@ export class ResultJournal {
         if (line) {
           try {
             const o = JSON.parse(line) as { p?: string; e?: SpoolEntry; d?: string };
-            if (o.p && o.e?.result?.taskId) puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
+            if (o.p && o.e?.result?.taskId)
+              puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
             else if (o.d) puts.delete(o.d);
             else this.corrupt++;
           } catch {

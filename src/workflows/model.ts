@@ -151,7 +151,10 @@ function collectExpressions(value: unknown, path: Path, owner: TaskNode | undefi
 
 /** The segments of an expression's path: `${a.output['x'].y}` → a, output, x, y. */
 export function segments(inner: string): string[] {
-  return inner.trim().split(/[.[\]'"]+/).filter(Boolean);
+  return inner
+    .trim()
+    .split(/[.[\]'"]+/)
+    .filter(Boolean);
 }
 
 /** Every taskReferenceName in a task list, nested lists included. */

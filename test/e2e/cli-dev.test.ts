@@ -57,7 +57,11 @@ test("idflow dev with an unreachable --server-url says so and exits 1 without st
 });
 
 test("workflow run refuses input that is not a JSON object, with exit 2", () => {
-  const r = spawnSync(process.execPath, [bin, "workflow", "run", "direct_task_workflow", "--input", "[1]", "--server-url", testServerUrl()], { cwd: repo, env, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [bin, "workflow", "run", "direct_task_workflow", "--input", "[1]", "--server-url", testServerUrl()], {
+    cwd: repo,
+    env,
+    encoding: "utf8",
+  });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--input must be a JSON object/);
 });

@@ -63,7 +63,14 @@ export const uploadCommand: CommandModule<object, UploadFlags> = {
         target: check.target,
       });
       if (argv.json) {
-        printJson({ uploaded: !report.dryRun, dryRun: report.dryRun, server: client.baseUrl, conductorVersion: report.target?.version, definitions: report.entries, warnings: report.warnings });
+        printJson({
+          uploaded: !report.dryRun,
+          dryRun: report.dryRun,
+          server: client.baseUrl,
+          conductorVersion: report.target?.version,
+          definitions: report.entries,
+          warnings: report.warnings,
+        });
         return;
       }
       for (const w of report.warnings) say(`${colour.yellow("warning")} ${formatIssue(w)}`);
