@@ -117,7 +117,10 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   const finish = (r: TaskResult) => {
     if (settled) return;
     settled = true;
-    for (const t of timers) clearTimeout(t), clearInterval(t);
+    for (const t of timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
     const l = takeLogs();
     const out = withCheckpoint(r, checkpoints);
     // A checkpoint update under way must land before the result, never after it.
@@ -161,9 +164,8 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   }
 
   const invoke = opts.invoke ?? invokeInProcess;
-  let running: Promise<unknown>;
   const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task, controller.signal);
-  running = resume.then((found) => {
+  const running: Promise<unknown> = resume.then((found) => {
     if (found) {
       checkpoints.inherit(found);
       (ctx as { resumeFrom?: unknown }).resumeFrom = found.state;
