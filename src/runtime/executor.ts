@@ -155,7 +155,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     const t = setInterval(() => {
       if (checkpoints.active) return; // checkpoints renew the lease themselves
       heartbeat().then(
-        () => log.debug("lease extended"),
+        () => settled || log.debug("lease extended"),
         (err) => log.warn({ err: (err as Error).message }, "could not extend the lease"),
       );
     }, every);

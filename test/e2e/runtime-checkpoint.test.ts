@@ -375,11 +375,16 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
   });
 });
 
+/** True while the process runs (a zombie waiting for its reaper counts as stopped). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
   }
 }
