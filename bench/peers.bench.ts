@@ -106,7 +106,9 @@ if (!url) {
 const client = new ConductorClient({ serverUrl: url });
 const serverVersion = (await client.serverVersion()) ?? "unknown";
 const load = os.loadavg();
-log(`Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}, trickle ${trickleN}, long ${longN}`);
+log(
+  `Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}, trickle ${trickleN}, long ${longN}`,
+);
 
 const stamp = Date.now().toString(36);
 const cells: Cell[] = [];
@@ -195,17 +197,42 @@ const result = {
   date: new Date().toISOString(),
   command: `npm run bench -- peers ${process.argv.slice(2).join(" ")}`.trim(),
   server: { url, version: serverVersion },
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, loadAverageAtStart: load, loadAverageAtEnd: os.loadavg() },
-  settings: { runs, levels, drainN, trickleN, trickleEveryMs: TRICKLE_EVERY_MS, longN, warmN, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS, batch: "the free slots (concurrency - in flight)" },
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    memGb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    loadAverageAtStart: load,
+    loadAverageAtEnd: os.loadavg(),
+  },
+  settings: {
+    runs,
+    levels,
+    drainN,
+    trickleN,
+    trickleEveryMs: TRICKLE_EVERY_MS,
+    longN,
+    warmN,
+    pollIntervalMs: POLL_INTERVAL_MS,
+    pollTimeoutMs: POLL_TIMEOUT_MS,
+    batch: "the free slots (concurrency - in flight)",
+  },
   contenders: Object.fromEntries(contenders.map((c) => [c.id, skipped[c.id] ? { describe: c.describe, skipped: skipped[c.id] } : { describe: c.describe }])),
   cells,
   failures,
 };
 mkdirSync(flags.out ? path.dirname(path.resolve(flags.out)) : path.join(here, "results"), { recursive: true });
-const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `peers-${serverVersion}-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
-writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
+const file = flags.out
+  ? path.resolve(flags.out)
+  : path.join(here, "results", `peers-${serverVersion}-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(table);
 for (const [id, why] of Object.entries(skipped)) console.log(`skipped ${id}: ${why}`);
 for (const f of failures) console.log(`FAILED ${f}`);
-log(`raw figures: ${path.relative(process.cwd(), file)}; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+log(
+  `raw figures: ${path.relative(process.cwd(), file)}; load average now ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 process.exit(failures.length > 0 || (flags["require-all"] && Object.keys(skipped).length > 0) ? 1 : 0);

@@ -20,9 +20,23 @@ export function medians(cell: Cell): Record<string, number> {
 }
 
 const COLUMNS: Record<Cell["shape"], Array<[string, string]>> = {
-  drain: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["serverCpuMsPerTask", "server CPU ms/task"], ["peakRssMb", "peak RSS MB"]],
-  trickle: [["pickupP50Ms", "pickup p50 ms"], ["pickupP99Ms", "pickup p99 ms"], ["cpuMsPerTask", "CPU ms/task"]],
-  long: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["peakRssMb", "peak RSS MB"], ["rssGrowthMb", "RSS growth MB"]],
+  drain: [
+    ["tasksPerSecond", "tasks/s"],
+    ["cpuMsPerTask", "CPU ms/task"],
+    ["serverCpuMsPerTask", "server CPU ms/task"],
+    ["peakRssMb", "peak RSS MB"],
+  ],
+  trickle: [
+    ["pickupP50Ms", "pickup p50 ms"],
+    ["pickupP99Ms", "pickup p99 ms"],
+    ["cpuMsPerTask", "CPU ms/task"],
+  ],
+  long: [
+    ["tasksPerSecond", "tasks/s"],
+    ["cpuMsPerTask", "CPU ms/task"],
+    ["peakRssMb", "peak RSS MB"],
+    ["rssGrowthMb", "RSS growth MB"],
+  ],
 };
 
 const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) : "-");
@@ -43,11 +57,11 @@ export function markdown(cells: Cell[]): string {
       const b = base ? medians(base) : undefined;
       const figs = cols.map(([k]) => {
         const v = m[k];
-        const r = b && b[k] ? v / b[k] : NaN;
+        const r = b?.[k] ? v / b[k] : NaN;
         return c.contender === "idflow" || !Number.isFinite(r) ? fmt(v) : `${fmt(v)} (${r.toFixed(2)}×)`;
       });
       out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${m.tasks} | ${figs.join(" | ")} |`);
     }
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -34,7 +34,7 @@ import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import { writeDeadLetter } from "./dead-letter.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
-import { ResultJournal, type JournalRecord, type SpoolEntry } from "./spool.ts";
+import { ResultJournal, type JournalRecord, type SpoolEntry, type SpoolSync } from "./spool.ts";
 import { stallAwareTimeout } from "./stall.ts";
 
 /** How long an update-v2 may take before it is abandoned and retried (ms of running time). */
@@ -62,8 +62,8 @@ export interface DeliveryOptions {
   backlogLogEveryMs?: number;
   /** Where delivery attempts, drops and the backlog size are reported. */
   events?: RuntimeEvents;
-  /** fdatasync each batch of spool appends (default true; false survives a process death, not a power loss). */
-  fsync?: boolean;
+  /** When spool appends are synced to the device (default "background": see SpoolSync in spool.ts). */
+  spoolSync?: SpoolSync;
   /** Largest output sent, in bytes of JSON (default 10 MiB, Conductor's default hard limit). */
   maxOutputBytes?: number;
   /** A 5xx with `retryable: false` is tried this many times before it goes to the dead letters (default 3). */
@@ -131,7 +131,7 @@ export class ResultDelivery {
     this.journal = new ResultJournal({
       dir: opts.spoolDir,
       logger: opts.logger,
-      fsync: opts.fsync,
+      sync: opts.spoolSync,
       off: opts.spoolOff,
       refreshMs: opts.leaseRefreshMs,
       staleMs: opts.leaseStaleMs,
@@ -172,8 +172,8 @@ export class ResultDelivery {
    * Deliver a result. Resolves once it is delivered or queued (never throws). With `wantNext`
    * and an empty backlog, uses update-v2 and resolves with the next task for this worker.
    */
-  async deliver(result: TaskResult, wantNext = false): Promise<Task | undefined> {
-    const entry: SpoolEntry = { result: this.checkSize(result) };
+  async deliver(result: TaskResult, wantNext = false, taskName?: string): Promise<Task | undefined> {
+    const entry: SpoolEntry = { result: this.checkSize(result, taskName) };
     const { rec, durable } = this.journal.put(entry);
     await durable;
     if (this.closed) {
@@ -256,7 +256,7 @@ export class ResultDelivery {
   }
 
   /** An output over the server's hard limit would fail there without a useful word: fail it here, naming the task and the size. */
-  private checkSize(r: TaskResult): TaskResult {
+  private checkSize(r: TaskResult, taskName?: string): TaskResult {
     const limit = this.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     if (!r.outputData || limit <= 0) return r;
     let bytes: number;
@@ -268,9 +268,17 @@ export class ResultDelivery {
     if (bytes <= limit) return r;
     this.stats.oversized++;
     const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-    const reason = `task output is ${mb(bytes)} (${bytes} bytes of JSON), over Conductor's limit of ${mb(limit)} (conductor.app.maxTaskOutputPayloadSizeThreshold): not sent. Return less, or store the data elsewhere and return a reference.`;
-    this.opts.logger.error({ taskId: r.taskId, workflowId: r.workflowInstanceId, bytes, limit }, `task ${r.taskId}: ${reason}`);
-    return { taskId: r.taskId, workflowInstanceId: r.workflowInstanceId, workerId: r.workerId, status: "FAILED_WITH_TERMINAL_ERROR", reasonForIncompletion: reason, logs: r.logs };
+    const reason = `${taskName ? `${taskName}: ` : ""}task output is ${mb(bytes)} (${bytes} bytes of JSON), over Conductor's limit of ${mb(limit)} (conductor.app.maxTaskOutputPayloadSizeThreshold): not sent. Return less, or store the data elsewhere and return a reference.`;
+    const who = taskName ? `task ${taskName} (${r.taskId})` : `task ${r.taskId}`;
+    this.opts.logger.error({ worker: taskName, taskId: r.taskId, workflowId: r.workflowInstanceId, bytes, limit }, `${who}: ${reason}`);
+    return {
+      taskId: r.taskId,
+      workflowInstanceId: r.workflowInstanceId,
+      workerId: r.workerId,
+      status: "FAILED_WITH_TERMINAL_ERROR",
+      reasonForIncompletion: reason,
+      logs: r.logs,
+    };
   }
 
   private emitBacklog(): void {
@@ -316,7 +324,13 @@ export class ResultDelivery {
       return { kind: "ok", next };
     } catch (err) {
       const e = err as ConductorError;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: e?.status, error: e?.message, durationMs: performance.now() - started });
+      this.opts.events?.emit("delivery:attempt", {
+        taskId: r.taskId,
+        ok: false,
+        httpStatus: e?.status,
+        error: e?.message,
+        durationMs: performance.now() - started,
+      });
       if (err instanceof UpdateV2Unsupported) {
         this.v2 = false;
         log.info("this Conductor has no /tasks/update-v2: using POST /tasks");
@@ -399,7 +413,10 @@ export class ResultDelivery {
     this.queue.push(rec);
     if (this.inMemory < this.maxInMemory || !this.journal.evict(rec)) this.inMemory++;
     else if (this.inMemory === this.maxInMemory && this.queue.length === this.maxInMemory + 1) {
-      this.opts.logger.warn({ maxInMemory: this.maxInMemory, dir: this.opts.spoolDir }, `result backlog over ${this.maxInMemory}: the rest wait in the spool only`);
+      this.opts.logger.warn(
+        { maxInMemory: this.maxInMemory, dir: this.opts.spoolDir },
+        `result backlog over ${this.maxInMemory}: the rest wait in the spool only`,
+      );
     }
     this.afterQueueChange();
     if (!this.closed) this.kick();
@@ -418,7 +435,10 @@ export class ResultDelivery {
     const over = this.queue.length >= this.pauseAbove;
     if (over && !this.paused) {
       this.paused = true;
-      this.opts.logger.warn({ backlog: this.queue.length, bound: this.pauseAbove }, `${this.queue.length} results wait for Conductor: no new work is taken until the backlog shrinks`);
+      this.opts.logger.warn(
+        { backlog: this.queue.length, bound: this.pauseAbove },
+        `${this.queue.length} results wait for Conductor: no new work is taken until the backlog shrinks`,
+      );
     } else if (!over && this.paused && this.queue.length < Math.max(1, Math.floor(this.pauseAbove / 2))) {
       this.paused = false;
       this.opts.logger.info({ backlog: this.queue.length }, "result backlog shrank: taking new work again");

@@ -13,8 +13,8 @@
  *    and `{"d":id}` (done). A new segment starts past `segmentBytes`; a segment with no pending
  *    put left is deleted. The `<created>` stamp keeps the order across runs.
  *
- * Group commit: puts are buffered for one turn of the event loop and written with one write and
- * (by default) one fdatasync for the whole batch; each put resolves once its batch is on disk.
+ * Group commit: puts are buffered for one turn of the event loop and written with one write for
+ * the whole batch, then synced per SpoolSync; each put resolves once its batch is written.
  * Done markers ride along with the next batch and are never synced on their own: losing one only
  * means a result is sent twice, which Conductor ignores for a finished task.
  *
@@ -42,7 +42,6 @@ import {
   statSync,
   unlinkSync,
   utimesSync,
-  write,
   writeFileSync,
   writeSync,
   fdatasyncSync,
@@ -51,6 +50,17 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { TaskResult } from "../conductor/types.ts";
+
+/**
+ * When spool appends reach the device:
+ *  - "background" (default): each batch is written (to the OS) before its results are sent, and
+ *    fdatasync follows at once without holding the sends back. Survives any death of the process
+ *    (SIGKILL, OOM, a crash); a power loss or kernel crash can lose the last batch or two.
+ *  - "always": fdatasync before the results are sent. Survives a power loss too; costs a sync
+ *    per batch on every task's path (see docs/performance.md).
+ *  - "never": written to the OS only, never synced by idflow (the OS syncs within seconds).
+ */
+export type SpoolSync = "always" | "background" | "never";
 
 /** One undelivered result and what the delivery already did to it. */
 export interface SpoolEntry {
@@ -90,8 +100,8 @@ export interface Segment {
 export interface JournalOptions {
   dir: string;
   logger: Logger;
-  /** fdatasync each batch (default true): results survive power loss, not only a process death. */
-  fsync?: boolean;
+  /** When a batch is synced to the device (default "background", see SpoolSync). */
+  sync?: SpoolSync;
   /** Start a new segment past this many bytes (default 16 MiB). */
   segmentBytes?: number;
   /** Refresh the lease this often, ms (default 5000). */
@@ -134,7 +144,9 @@ function pidAlive(pid: number): boolean {
 
 export class ResultJournal {
   readonly runId = randomBytes(6).toString("hex");
-  private readonly fsync: boolean;
+  private readonly sync: SpoolSync;
+  private syncing = false;
+  private syncAgain = false;
   private readonly segmentBytes: number;
   private readonly staleMs: number;
   private readonly retryMs: number;
@@ -157,7 +169,7 @@ export class ResultJournal {
   corrupt = 0;
 
   constructor(private readonly opts: JournalOptions) {
-    this.fsync = opts.fsync ?? true;
+    this.sync = opts.sync ?? "background";
     this.segmentBytes = opts.segmentBytes ?? 16 * 1024 * 1024;
     this.staleMs = opts.staleMs ?? 30_000;
     this.retryMs = opts.retryMs ?? 5000;
@@ -198,7 +210,8 @@ export class ResultJournal {
       return { rec, durable };
     }
     this.buffer.push({ line: JSON.stringify({ p: rec.id, e: entry }), rec, resolve });
-    if (this.closed) this.writeBufferSync(); // a straggler after close: straight to disk for the next start
+    if (this.closed)
+      this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
     return { rec, durable };
   }
@@ -260,7 +273,10 @@ export class ResultJournal {
       const still = lost.filter((r) => !r.durable);
       if (still.length) {
         // Nothing else can keep them: say exactly which results are lost so a person can act.
-        this.opts.logger.error({ results: still.map((r) => r.entry?.result) }, `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`);
+        this.opts.logger.error(
+          { results: still.map((r) => r.entry?.result) },
+          `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`,
+        );
       }
     }
     for (const s of this.segments) {
@@ -302,13 +318,19 @@ export class ResultJournal {
     const seg = this.usableSegment();
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
-    if (!seg) return this.keepInMemory(batch);
-    const text = batch.map((b) => b.line).join("\n") + "\n";
+    if (!seg) {
+      this.keepInMemory(batch);
+      return;
+    }
+    const text = `${batch.map((b) => b.line).join("\n")}\n`;
     const buf = Buffer.from(text, "utf8");
     const start = seg.size;
     try {
-      await writeAll(seg.fd, buf, start);
-      if (this.fsync && batch.some((b) => b.rec)) await new Promise<void>((res, rej) => fdatasync(seg.fd, (e) => (e ? rej(e) : res())));
+      // A write to the OS page cache is microseconds: done synchronously, it spares each batch a
+      // thread-pool round trip on every task's path. Only the device sync may take long.
+      let done = 0;
+      while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, start + done);
+      if (this.sync === "always" && batch.some((b) => b.rec)) await new Promise<void>((res, rej) => fdatasync(seg.fd, (e) => (e ? rej(e) : res())));
     } catch (err) {
       this.diskFailed(err);
       // A partial write leaves a torn line that recovery skips; the next write starts past it.
@@ -320,6 +342,7 @@ export class ResultJournal {
       return this.keepInMemory(batch);
     }
     seg.size = start + buf.length;
+    if (this.sync === "background" && batch.some((b) => b.rec)) this.syncInBackground(seg);
     this.diskOk();
     let offset = start;
     for (const b of batch) {
@@ -343,15 +366,19 @@ export class ResultJournal {
     const seg = this.usableSegment(true);
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
-    if (!seg) return this.keepInMemory(batch);
-    const buf = Buffer.from(batch.map((b) => b.line).join("\n") + "\n", "utf8");
+    if (!seg) {
+      this.keepInMemory(batch);
+      return;
+    }
+    const buf = Buffer.from(`${batch.map((b) => b.line).join("\n")}\n`, "utf8");
     try {
       let done = 0;
       while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, seg.size + done);
-      if (this.fsync) fdatasyncSync(seg.fd);
+      if (this.sync !== "never") fdatasyncSync(seg.fd);
     } catch (err) {
       this.diskFailed(err);
-      return this.keepInMemory(batch);
+      this.keepInMemory(batch);
+      return;
     }
     let offset = seg.size;
     for (const b of batch) {
@@ -365,6 +392,24 @@ export class ResultJournal {
       b.resolve?.();
     }
     seg.size += buf.length;
+  }
+
+  /** One fdatasync at a time, repeated once if batches were written meanwhile; never holds a send back. */
+  private syncInBackground(seg: Segment): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    fdatasync(seg.fd, (err) => {
+      this.syncing = false;
+      // EBADF: the segment was closed meanwhile (all done): nothing left to sync.
+      if (err && (err as NodeJS.ErrnoException).code !== "EBADF") this.diskFailed(err);
+      if (this.syncAgain) {
+        this.syncAgain = false;
+        if (this.current) this.syncInBackground(this.current);
+      }
+    });
   }
 
   private keepInMemory(batch: Array<{ rec?: JournalRecord; resolve?: () => void }>): void {
@@ -440,7 +485,7 @@ export class ResultJournal {
 
   private writeLease(): void {
     const info: LeaseInfo = { runId: this.runId, host: os.hostname(), pid: process.pid, processStart };
-    writeFileSync(this.leasePath, JSON.stringify(info) + "\n");
+    writeFileSync(this.leasePath, `${JSON.stringify(info)}\n`);
   }
 
   private tick(): void {
@@ -539,7 +584,8 @@ export class ResultJournal {
         if (line) {
           try {
             const o = JSON.parse(line) as { p?: string; e?: SpoolEntry; d?: string };
-            if (o.p && o.e?.result?.taskId) puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
+            if (o.p && o.e?.result?.taskId)
+              puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
             else if (o.d) puts.delete(o.d);
             else this.corrupt++;
           } catch {
@@ -559,20 +605,6 @@ export class ResultJournal {
     this.collect();
     return out;
   }
-}
-
-function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = 0;
-    const step = () =>
-      write(fd, buf, done, buf.length - done, position + done, (err, n) => {
-        if (err) return reject(err);
-        done += n;
-        if (done < buf.length) step();
-        else resolve();
-      });
-    step();
-  });
 }
 
 function safeUnlink(p: string): void {
