@@ -46,7 +46,5 @@ export type { RuntimeEvents, RuntimeEventMap, RuntimeEventName } from "./runtime
 export type { PollingPatch, RunSummary } from "./runtime/handler.ts";
 export type { WorkerSettings } from "./runtime/poller.ts";
 export { resolveConfig, type ResolvedConfig } from "./config.ts";
-// Metrics and health for an app that serves them itself (createWorkers({ metricsPort }) serves them for you).
-export { WorkerMetrics, type WorkerMetricsOptions } from "./observe/metrics.ts";
-export { WorkerHealth, type HealthOptions, type LiveReport, type ReadyReport } from "./observe/health.ts";
-export { snapshotOf, type WorkerSnapshot } from "./observe/snapshot.ts";
+// Metrics and health for an app that serves them itself: `idflow/observe` (src/observe/index.ts),
+// a subpath of its own so that task files never load prom-client.
