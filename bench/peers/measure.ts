@@ -74,7 +74,7 @@ export function startWorkflows(client: ConductorClient, wf: string, n: number, w
 /** The workflows' (only) task once it is terminal; waits for stragglers up to `timeoutMs`. */
 export async function finishedTasks(client: ConductorClient, ids: string[], timeoutMs: number): Promise<Task[]> {
   const deadline = Date.now() + timeoutMs;
-  return pool(ids, 4, async (id) => {
+  return pool(ids, 8, async (id) => {
     for (;;) {
       const w = await client.getWorkflow(id, true);
       const t = w.tasks?.[0];
