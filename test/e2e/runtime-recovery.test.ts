@@ -31,7 +31,8 @@ function kill(): void {
 before(async () => {
   port = await freePort();
   await boot();
-  client = new ConductorClient({ serverUrl: `http://127.0.0.1:${port}`, timeoutMs: 5000 });
+  // A freshly restarted JVM on a loaded machine can take seconds to answer its first reads.
+  client = new ConductorClient({ serverUrl: `http://127.0.0.1:${port}`, timeoutMs: 20_000 });
 });
 after(async () => {
   client?.close();
