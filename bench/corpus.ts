@@ -41,7 +41,13 @@ const MIRROR = flag("mirror") ?? "/work/.mirror/conductor-oss+conductor/repo";
 const REV = flag("rev") ?? "HEAD";
 const PREFIX = "corpus_";
 /** Where definitions written by others live in the Conductor repository. */
-const SOURCES = [/^test-harness\/src\/test\/resources\/.*\.json$/, /^e2e\/src\/test\/resources\/metadata\/.*\.json$/, /^ai\/examples\/.*\.json$/, /^rest\/src\/main\/resources\/kitchensink\/.*\.json$/, /^docs\/.*\.(json|md)$/];
+const SOURCES = [
+  /^test-harness\/src\/test\/resources\/.*\.json$/,
+  /^e2e\/src\/test\/resources\/metadata\/.*\.json$/,
+  /^ai\/examples\/.*\.json$/,
+  /^rest\/src\/main\/resources\/kitchensink\/.*\.json$/,
+  /^docs\/.*\.(json|md)$/,
+];
 
 interface Entry {
   file: string;
@@ -72,7 +78,9 @@ function definitionsIn(file: string, text: string): Json[] {
 }
 
 function collect(): Entry[] {
-  const files = git("ls-tree", "-r", "--name-only", REV).split("\n").filter((f) => SOURCES.some((r) => r.test(f)));
+  const files = git("ls-tree", "-r", "--name-only", REV)
+    .split("\n")
+    .filter((f) => SOURCES.some((r) => r.test(f)));
   const entries: Entry[] = [];
   const seen = new Set<string>();
   for (const file of files) {
@@ -90,7 +98,10 @@ function collect(): Entry[] {
 function allTasks(def: Json): Json[] {
   const out: Json[] = [];
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
     if (!isObject(v)) return;
     if (typeof v.taskReferenceName === "string" || typeof v.type === "string") out.push(v);
     for (const k of ["forkTasks", "loopOver", "defaultCase"]) walk(v[k]);
@@ -100,7 +111,11 @@ function allTasks(def: Json): Json[] {
   return out;
 }
 
-type ServerVerdict = ({ kind: "refused"; reason: string } | { kind: "fails-at-start" | "fails-for-input-or-environment"; reason: string } | { kind: "runs" }) & {
+type ServerVerdict = (
+  | { kind: "refused"; reason: string }
+  | { kind: "fails-at-start" | "fails-for-input-or-environment"; reason: string }
+  | { kind: "runs" }
+) & {
   /** The reference names of the tasks the run reached (left out: it did not start). */
   reached?: Set<string>;
 };
@@ -116,7 +131,14 @@ function failure(text: string): ServerVerdict {
  * an unreachable host, a sub-workflow or queue this server does not have, a TERMINATE that ends
  * the workflow as designed) says nothing about the definition and is counted apart.
  */
-const DEFINITION_FAILURES = [/Unknown evaluator|No evaluator registered/i, /cannot be cast to/i, /not followed by a join/i, /SyntaxError|Expected .* but found|<eval>:\d+:\d+ /i, /Invalid task specified/i, /Cannot find task by name/i];
+const DEFINITION_FAILURES = [
+  /Unknown evaluator|No evaluator registered/i,
+  /cannot be cast to/i,
+  /not followed by a join/i,
+  /SyntaxError|Expected .* but found|<eval>:\d+:\d+ /i,
+  /Invalid task specified/i,
+  /Cannot find task by name/i,
+];
 
 /**
  * Let the workflow run for a moment, completing every task a worker would get (its user tasks)
@@ -126,10 +148,14 @@ async function runWithNullWorkers(client: ConductorClient, id: string, userTasks
   const until = Date.now() + 2500;
   let wf = await client.getWorkflow(id, true);
   while (Date.now() < until && wf.status === "RUNNING") {
-    const waiting = new Set((wf.tasks ?? []).filter((t) => t.status === "SCHEDULED" && userTasks.has(String(t.taskDefName ?? t.taskType))).map((t) => String(t.taskType)));
+    const waiting = new Set(
+      (wf.tasks ?? []).filter((t) => t.status === "SCHEDULED" && userTasks.has(String(t.taskDefName ?? t.taskType))).map((t) => String(t.taskType)),
+    );
     for (const type of waiting) {
       for (const task of await client.batchPoll(type, { count: 5, timeoutMs: 100, workerId: "corpus" })) {
-        await client.updateTask({ taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, status: "COMPLETED", outputData: {}, workerId: "corpus" } as never).catch(() => {});
+        await client
+          .updateTask({ taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, status: "COMPLETED", outputData: {}, workerId: "corpus" } as never)
+          .catch(() => {});
       }
     }
     await new Promise((r) => setTimeout(r, waiting.size ? 50 : 250));
@@ -143,9 +169,15 @@ async function serverVerdict(client: ConductorClient, e: Entry, version: string)
   const def = structuredClone(e.def) as unknown as WorkflowDef;
   def.name = `${PREFIX}${e.name}`;
   // Task definitions the workflow needs: SIMPLE tasks and tasks of types the server does not know.
-  const names = new Set(allTasks(e.def).filter((t) => typeof t.name === "string" && (t.type === undefined || t.type === "SIMPLE" || !known.has(String(t.type)))).map((t) => t.name as string));
+  const names = new Set(
+    allTasks(e.def)
+      .filter((t) => typeof t.name === "string" && (t.type === undefined || t.type === "SIMPLE" || !known.has(String(t.type))))
+      .map((t) => t.name as string),
+  );
   const missing: TaskDef[] = [];
-  for (const name of names) if (!(await client.getTaskDef(name))) missing.push({ name, retryCount: 0, timeoutSeconds: 30, responseTimeoutSeconds: 5, ownerEmail: "corpus@example.com" } as TaskDef);
+  for (const name of names)
+    if (!(await client.getTaskDef(name)))
+      missing.push({ name, retryCount: 0, timeoutSeconds: 30, responseTimeoutSeconds: 5, ownerEmail: "corpus@example.com" } as TaskDef);
   if (missing.length) await client.registerTaskDefs(missing);
   try {
     try {
@@ -168,7 +200,10 @@ async function serverVerdict(client: ConductorClient, e: Entry, version: string)
     const reached = new Set((wf.tasks ?? []).map((t) => String(t.referenceTaskName).replace(/__\d+$/, "")));
     if (wf.status === "FAILED" || wf.status === "TERMINATED") {
       // A task's own reason says more than the workflow's ("Task … failed with status: FAILED and reason: …").
-      const reasons = [(wf as { reasonForIncompletion?: string }).reasonForIncompletion, ...(wf.tasks ?? []).map((t) => (t as { reasonForIncompletion?: string }).reasonForIncompletion)];
+      const reasons = [
+        (wf as { reasonForIncompletion?: string }).reasonForIncompletion,
+        ...(wf.tasks ?? []).map((t) => (t as { reasonForIncompletion?: string }).reasonForIncompletion),
+      ];
       return { ...failure(reasons.filter(Boolean).join(" / ") || wf.status), reached };
     }
     return { kind: "runs", reached };
@@ -247,7 +282,9 @@ for (const e of entries) {
             : "false positive";
   rows.push({ ...e, idflow, server, verdict });
   if (!verdict.startsWith("agree")) {
-    console.error(`${verdict}: ${e.file} "${e.name}"\n    idflow: ${idflow.ok ? "no error" : idflow.messages.join(" | ")}\n    server: ${server.kind}${"reason" in server ? `: ${server.reason}` : ""}`);
+    console.error(
+      `${verdict}: ${e.file} "${e.name}"\n    idflow: ${idflow.ok ? "no error" : idflow.messages.join(" | ")}\n    server: ${server.kind}${"reason" in server ? `: ${server.reason}` : ""}`,
+    );
   }
 }
 client.close();
@@ -268,4 +305,8 @@ const summary = {
 };
 console.log(JSON.stringify(summary, null, 2));
 const out = flag("json");
-if (out) writeFileSync(out, `${JSON.stringify({ summary, rows: rows.map(({ def: _def, server: { reached: _r, ...server }, ...r }) => ({ ...r, server })) }, null, 2)}\n`);
+if (out)
+  writeFileSync(
+    out,
+    `${JSON.stringify({ summary, rows: rows.map(({ def: _def, server: { reached: _r, ...server }, ...r }) => ({ ...r, server })) }, null, 2)}\n`,
+  );

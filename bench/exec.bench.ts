@@ -33,7 +33,14 @@ function registration(kind: Kind, name: string, concurrency: number): Registrati
   const program = kind === "exec process" ? "noop.py" : "noop_lines.py";
   return execRegistration({
     options,
-    spec: { command: "python3", args: [program], cwd: path.join(here, "exec"), mode: kind === "exec process" ? "process" : "lines", killGraceMs: EXEC_DEFAULTS.killGraceMs, maxOutputBytes: EXEC_DEFAULTS.maxOutputBytes },
+    spec: {
+      command: "python3",
+      args: [program],
+      cwd: path.join(here, "exec"),
+      mode: kind === "exec process" ? "process" : "lines",
+      killGraceMs: EXEC_DEFAULTS.killGraceMs,
+      maxOutputBytes: EXEC_DEFAULTS.maxOutputBytes,
+    },
     sourceFile: path.join(here, "exec", program),
     logger: silentLogger(),
   });
@@ -61,13 +68,20 @@ const rows: Array<Record<string, number | string>> = [];
 async function measure(kind: Kind, concurrency: number, n: number) {
   const name = `bench_exec_${kind.replace(/\W/g, "")}_${concurrency}_${Date.now().toString(36)}`;
   await client.registerTaskDefs([{ name, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
-  await client.upsertWorkflowDefs([{ name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] }]);
+  await client.upsertWorkflowDefs([
+    { name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] },
+  ]);
   for (let i = 0; i < n; i++) await client.startWorkflow(`${name}_wf`, {});
   const queued = await client.queueSize(name);
   const cpu0 = process.cpuUsage();
   const child0 = childrenCpuMs();
   const t0 = performance.now();
-  const run = await runWorkers({ client, registrations: [registration(kind, name, concurrency)], stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")), handleSignals: false });
+  const run = await runWorkers({
+    client,
+    registrations: [registration(kind, name, concurrency)],
+    stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")),
+    handleSignals: false,
+  });
   while (run.stats().workers[name].completed + run.stats().workers[name].failed < queued) await new Promise((r) => setTimeout(r, 10));
   const ms = performance.now() - t0;
   const s = run.stats().workers[name];
@@ -113,5 +127,5 @@ for (const r of rows) {
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "exec.json"),
-  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, python: "python3", cpus: os.cpus().length, loadavg: os.loadavg(), rows }, null, 2) + "\n",
+  `${JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, python: "python3", cpus: os.cpus().length, loadavg: os.loadavg(), rows }, null, 2)}\n`,
 );

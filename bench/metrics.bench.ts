@@ -60,17 +60,13 @@ const client = new ConductorClient({ serverUrl: url });
 const N = Number(process.env.BENCH_METRICS_N ?? 1000);
 const e2e: Array<{ round: string; metrics: boolean; tasks: number; tasksPerSecond: number; cpuMsPerTask: number }> = [];
 try {
-  const plan = [
-    { metrics: false, warmup: true },
-    { metrics: false },
-    { metrics: true },
-    { metrics: false },
-    { metrics: true },
-  ];
+  const plan = [{ metrics: false, warmup: true }, { metrics: false }, { metrics: true }, { metrics: false }, { metrics: true }];
   for (const [i, step] of plan.entries()) {
     const name = `bench_metrics_${Date.now().toString(36)}_${i}`;
     await client.registerTaskDefs([{ name, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
-    await client.upsertWorkflowDefs([{ name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] }]);
+    await client.upsertWorkflowDefs([
+      { name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] },
+    ]);
     await new Promise((r) => setTimeout(r, 500));
     console.error(`${step.warmup ? "warm-up" : step.metrics ? "with metrics" : "without"}: queueing ${N} workflows...`);
     for (let k = 0; k < N; k++) await client.startWorkflow(`${name}_wf`, {});
@@ -81,13 +77,21 @@ try {
     let scrapes = 0;
     const scraper = observer
       ? setInterval(() => {
-          void fetch(`${observer.url}/metrics`).then((r) => r.text()).then(() => scrapes++);
+          void fetch(`${observer.url}/metrics`)
+            .then((r) => r.text())
+            .then(() => scrapes++);
           void fetch(`${observer.url}/health/ready`).then((r) => r.text());
         }, 1000)
       : undefined;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const run = await runWorkers({ client, events, registrations: [reg], stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")), handleSignals: false });
+    const run = await runWorkers({
+      client,
+      events,
+      registrations: [reg],
+      stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")),
+      handleSignals: false,
+    });
     observer?.attach(run);
     while (run.stats().workers[name].completed < n) await new Promise((r) => setTimeout(r, 20));
     const ms = performance.now() - t0;
@@ -95,7 +99,13 @@ try {
     if (scraper) clearInterval(scraper);
     await run.stop();
     await observer?.close();
-    const row = { round: step.warmup ? "warm-up" : String(i), metrics: step.metrics, tasks: n, tasksPerSecond: +((n / ms) * 1000).toFixed(1), cpuMsPerTask: +((cpu.user + cpu.system) / 1000 / n).toFixed(3) };
+    const row = {
+      round: step.warmup ? "warm-up" : String(i),
+      metrics: step.metrics,
+      tasks: n,
+      tasksPerSecond: +((n / ms) * 1000).toFixed(1),
+      cpuMsPerTask: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
+    };
     console.error(JSON.stringify({ ...row, scrapes }));
     if (!step.warmup) e2e.push(row);
   }
@@ -117,5 +127,5 @@ console.log(`mean CPU ms/task: without ${avg(off.map((r) => r.cpuMsPerTask)).toF
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "metrics.json"),
-  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), micro, e2e }, null, 2) + "\n",
+  `${JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), micro, e2e }, null, 2)}\n`,
 );

@@ -7,11 +7,12 @@
  * runs, ratio to idflow in parentheses).
  *
  *   --quick                 smoke mode: every contender, concurrency 10, a few seconds each
- *   --runs N                runs per cell (default 3; quick 1)
+ *   --runs N                runs per cell (default 3; quick 1; 0 with --long: only the long run)
  *   --concurrency 1,10,50   levels (default 1,10,50)
  *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
+ *   --server-warmup N       tasks run through the server first, not recorded (default 1000)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
@@ -43,6 +44,7 @@ const { values: flags } = parseArgs({
     trickle: { type: "string" },
     long: { type: "string" },
     "require-all": { type: "boolean", default: false },
+    "server-warmup": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -63,6 +65,7 @@ const drainN = num(flags.n, quick ? 60 : 2000, "n");
 const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
+const serverWarmN = num(flags["server-warmup"], 1000, "server-warmup");
 const POLL_INTERVAL_MS = 100;
 const POLL_TIMEOUT_MS = 100;
 const TRICKLE_EVERY_MS = 50;
@@ -103,7 +106,9 @@ if (!url) {
 const client = new ConductorClient({ serverUrl: url });
 const serverVersion = (await client.serverVersion()) ?? "unknown";
 const load = os.loadavg();
-log(`Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}, trickle ${trickleN}, long ${longN}`);
+log(
+  `Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}, trickle ${trickleN}, long ${longN}`,
+);
 
 const stamp = Date.now().toString(36);
 const cells: Cell[] = [];
@@ -157,18 +162,27 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 try {
-  if (!quick && ready.some((c) => c.id === "loop-post")) {
+  if (!quick && serverWarmN > 0 && ready.some((c) => c.id === "loop-post")) {
     // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
-    log("warming the server (1000 tasks, not recorded)...");
-    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: 1000, trickle: 0 }, "server warm-up");
+    log(`warming the server (${serverWarmN} tasks, not recorded)...`);
+    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: serverWarmN, trickle: 0 }, "server warm-up");
   }
   for (let run = 1; run <= runs; run++) {
     for (const concurrency of levels) {
-      for (const c of ready) await session(c, concurrency, { drain: drainN, trickle: trickleN, shape: "drain" }, `run ${run}`);
+      // Every other run goes through the contenders backwards, so a server that still warms up
+      // (or a load that changes) does not always favour the same ones.
+      const order = run % 2 === 1 ? ready : [...ready].reverse();
+      for (const c of order) await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`);
     }
   }
   if (longN > 0) {
-    for (const c of ready) await session(c, 10, { drain: longN, trickle: 0, shape: "long" }, "long");
+    for (const c of ready) {
+      if (c.maxTasks !== undefined && c.maxTasks < longN) {
+        log(`long run: ${c.id} skipped (at most ${c.maxTasks} tasks per drain)`);
+        continue;
+      }
+      await session(c, 10, { drain: longN, trickle: 0, shape: "long" }, "long");
+    }
   }
 } finally {
   client.close();
@@ -183,17 +197,42 @@ const result = {
   date: new Date().toISOString(),
   command: `npm run bench -- peers ${process.argv.slice(2).join(" ")}`.trim(),
   server: { url, version: serverVersion },
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, loadAverageAtStart: load, loadAverageAtEnd: os.loadavg() },
-  settings: { runs, levels, drainN, trickleN, trickleEveryMs: TRICKLE_EVERY_MS, longN, warmN, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS, batch: "the free slots (concurrency - in flight)" },
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    memGb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    loadAverageAtStart: load,
+    loadAverageAtEnd: os.loadavg(),
+  },
+  settings: {
+    runs,
+    levels,
+    drainN,
+    trickleN,
+    trickleEveryMs: TRICKLE_EVERY_MS,
+    longN,
+    warmN,
+    pollIntervalMs: POLL_INTERVAL_MS,
+    pollTimeoutMs: POLL_TIMEOUT_MS,
+    batch: "the free slots (concurrency - in flight)",
+  },
   contenders: Object.fromEntries(contenders.map((c) => [c.id, skipped[c.id] ? { describe: c.describe, skipped: skipped[c.id] } : { describe: c.describe }])),
   cells,
   failures,
 };
 mkdirSync(flags.out ? path.dirname(path.resolve(flags.out)) : path.join(here, "results"), { recursive: true });
-const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `peers-${serverVersion}-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
-writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
+const file = flags.out
+  ? path.resolve(flags.out)
+  : path.join(here, "results", `peers-${serverVersion}-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(table);
 for (const [id, why] of Object.entries(skipped)) console.log(`skipped ${id}: ${why}`);
 for (const f of failures) console.log(`FAILED ${f}`);
-log(`raw figures: ${path.relative(process.cwd(), file)}; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+log(
+  `raw figures: ${path.relative(process.cwd(), file)}; load average now ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 process.exit(failures.length > 0 || (flags["require-all"] && Object.keys(skipped).length > 0) ? 1 : 0);

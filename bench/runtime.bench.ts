@@ -24,9 +24,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 type Spool = "always" | "background" | "never" | "off";
 const levels: Array<{ concurrency: number; n: number; warmup?: boolean; spool: Spool }> = [
   { concurrency: 10, n: Number(process.env.BENCH_WARMUP ?? 1000), warmup: true, spool: "background" },
-  ...(process.env.BENCH_LEVELS ?? "1,10,50").split(",").map(Number).flatMap((concurrency) =>
-    (["always", "background", "never", "off"] as const).map((spool) => ({ concurrency, spool, n: concurrency === 1 ? Number(process.env.BENCH_N_1 ?? 300) : Number(process.env.BENCH_N ?? 2000) })),
-  ),
+  ...(process.env.BENCH_LEVELS ?? "1,10,50")
+    .split(",")
+    .map(Number)
+    .flatMap((concurrency) =>
+      (["always", "background", "never", "off"] as const).map((spool) => ({
+        concurrency,
+        spool,
+        n: concurrency === 1 ? Number(process.env.BENCH_N_1 ?? 300) : Number(process.env.BENCH_N ?? 2000),
+      })),
+    ),
 ];
 
 const server = await benchServer();
@@ -39,7 +46,9 @@ try {
     let n = level.n;
     const name = `bench_noop_${Date.now().toString(36)}_${concurrency}`;
     await client.registerTaskDefs([{ name, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
-    await client.upsertWorkflowDefs([{ name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] }]);
+    await client.upsertWorkflowDefs([
+      { name: `${name}_wf`, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE" }] },
+    ]);
     await new Promise((r) => setTimeout(r, 500));
     console.error(`c=${concurrency}: queueing ${n} workflows...`);
     for (let i = 0; i < n; i++) await client.startWorkflow(`${name}_wf`, {});
@@ -49,7 +58,14 @@ try {
     const reg: Registration = { name, options: { name, concurrency }, fn: async () => ({}), sourceFile: fileURLToPath(import.meta.url) };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const run = await runWorkers({ client, registrations: [reg], stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")), handleSignals: false, spoolSync: level.spool === "off" ? undefined : level.spool, spoolOff: level.spool === "off" });
+    const run = await runWorkers({
+      client,
+      registrations: [reg],
+      stateDir: mkdtempSync(path.join(os.tmpdir(), "idflow-bench-state-")),
+      handleSignals: false,
+      spoolSync: level.spool === "off" ? undefined : level.spool,
+      spoolOff: level.spool === "off",
+    });
     for (let last = Date.now(); run.stats().workers[name].completed < n; ) {
       await new Promise((r) => setTimeout(r, 20));
       if (Date.now() - last > 5000) {
@@ -83,9 +99,12 @@ try {
   await server.stop();
 }
 console.log("\nconcurrency  spool       tasks  seconds  tasks/s  worker CPU ms/task  polls  via update-v2");
-for (const r of rows) console.log(`${String(r.concurrency).padEnd(11)}  ${String(r.spool).padEnd(10)}  ${String(r.tasks).padEnd(5)}  ${String(r.seconds).padEnd(7)}  ${String(r.tasksPerSecond).padEnd(7)}  ${String(r.cpuMsPerTask).padEnd(18)}  ${String(r.polls).padEnd(5)}  ${r.chainedByUpdateV2}`);
+for (const r of rows)
+  console.log(
+    `${String(r.concurrency).padEnd(11)}  ${String(r.spool).padEnd(10)}  ${String(r.tasks).padEnd(5)}  ${String(r.seconds).padEnd(7)}  ${String(r.tasksPerSecond).padEnd(7)}  ${String(r.cpuMsPerTask).padEnd(18)}  ${String(r.polls).padEnd(5)}  ${r.chainedByUpdateV2}`,
+  );
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(
   path.join(here, "results", "runtime.json"),
-  JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, rows }, null, 2) + "\n",
+  `${JSON.stringify({ date: new Date().toISOString(), server: url, node: process.version, cpus: os.cpus().length, rows }, null, 2)}\n`,
 );

@@ -10,5 +10,12 @@ export async function benchServer(): Promise<{ url: string; stop(): Promise<void
   const stateDir = mkdtempSync(path.join(os.tmpdir(), "idflow-bench-"));
   console.error("starting a private Conductor for the benchmark...");
   const r = await startLocalServer({ stateDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
-  return { url: r.state.url, stop: () => stopLocalServer({ stateDir }).then(() => {}, () => {}) };
+  return {
+    url: r.state.url,
+    stop: () =>
+      stopLocalServer({ stateDir }).then(
+        () => {},
+        () => {},
+      ),
+  };
 }

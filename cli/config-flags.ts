@@ -36,7 +36,10 @@ export function workerFlags<T>(y: Argv<T>): Argv<T> {
   let out = y;
   for (const [, d] of workerFlagDecls()) {
     const type = d.type === "integer" || d.type === "number" ? "number" : d.type === "boolean" ? "boolean" : "string";
-    out = out.option(d.flag!, { type, describe: `${d.doc} (every selected worker; beats the decorator, the file and CONDUCTOR_WORKER_*_${d.env[0]})` }) as Argv<T>;
+    out = out.option(d.flag!, {
+      type,
+      describe: `${d.doc} (every selected worker; beats the decorator, the file and CONDUCTOR_WORKER_*_${d.env[0]})`,
+    }) as Argv<T>;
   }
   return out;
 }
@@ -49,7 +52,11 @@ export function workerFlagValues(argv: Record<string, unknown>): WorkerSettingVa
     if (v === undefined) continue;
     if (d.type === "integer" || d.type === "number") {
       const n = v as number;
-      const bad = !Number.isFinite(n) || (d.type === "integer" && !Number.isInteger(n)) || (d.minimum !== undefined && n < d.minimum) || (d.maximum !== undefined && n > d.maximum);
+      const bad =
+        !Number.isFinite(n) ||
+        (d.type === "integer" && !Number.isInteger(n)) ||
+        (d.minimum !== undefined && n < d.minimum) ||
+        (d.maximum !== undefined && n > d.maximum);
       if (bad) {
         const range = d.maximum !== undefined ? ` between ${d.minimum} and ${d.maximum}` : d.minimum !== undefined ? ` >= ${d.minimum}` : "";
         throw new UserError(`--${d.flag} must be ${d.type === "integer" ? "a whole number" : "a number"}${range}, got ${String(v)}`, 2);

@@ -45,7 +45,10 @@ for (const dir of ["src", "cli"]) {
       // a JavaScript file beside the TypeScript (a worker or child-process entry) that imports
       // "./x.ts": in dist/ that file is "./x.js"
       mkdirSync(path.dirname(path.join(dist, file)), { recursive: true });
-      writeFileSync(path.join(dist, file), readFileSync(from, "utf8").replace(TS_SPECIFIER, (_m, head, spec, kind, quote) => `${head}${spec}.${kind}js${quote}`));
+      writeFileSync(
+        path.join(dist, file),
+        readFileSync(from, "utf8").replace(TS_SPECIFIER, (_m, head, spec, kind, quote) => `${head}${spec}.${kind}js${quote}`),
+      );
       copied++;
       continue;
     }

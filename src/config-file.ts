@@ -39,7 +39,12 @@ function propertySchema(d: OptionDecl): Record<string, unknown> {
     case "string":
       return { ...base, type: "string", ...(d.choices ? { enum: [...d.choices] } : { minLength: 1 }), ...(d.pattern ? { pattern: d.pattern } : {}) };
     case "integer":
-      return { ...base, type: "integer", ...(d.minimum !== undefined ? { minimum: d.minimum } : {}), ...(d.maximum !== undefined ? { maximum: d.maximum } : {}) };
+      return {
+        ...base,
+        type: "integer",
+        ...(d.minimum !== undefined ? { minimum: d.minimum } : {}),
+        ...(d.maximum !== undefined ? { maximum: d.maximum } : {}),
+      };
     case "boolean":
       return { ...base, type: "boolean" };
     case "string[]":
@@ -89,7 +94,10 @@ export function validateConfigFile(file: string, text: string): { value: unknown
 }
 
 function describe(e: ErrorObject, tree: Node, at: (offset: number) => string): string {
-  const segments = e.instancePath.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const segments = e.instancePath
+    .split("/")
+    .slice(1)
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   const node = findNodeAtLocation(tree, segments);
   let pointer = e.instancePath || "";
   let place = node ? at(node.offset) : at(0);

@@ -53,23 +53,108 @@ export const FILE_WORKER_OPTIONS = WORKER_SETTING_DECLS;
 export type FileWorkerOptions = WorkerSettingValues;
 
 export const CONFIG_OPTIONS: readonly OptionDecl[] = [
-  { key: "root", type: "string", doc: "the project: holds tasks/, workflows/ and idflow.config.json", default: ".", env: ["IDFLOW_ROOT"], flag: "root", notInFile: true },
+  {
+    key: "root",
+    type: "string",
+    doc: "the project: holds tasks/, workflows/ and idflow.config.json",
+    default: ".",
+    env: ["IDFLOW_ROOT"],
+    flag: "root",
+    notInFile: true,
+  },
   { key: "stateDir", type: "string", doc: "idflow's own state (local server, spool), relative to the root", default: ".idflow", env: ["IDFLOW_STATE_DIR"] },
-  { key: "serverUrl", type: "string", doc: "Conductor URL, with or without /api (unset: the running local server, then http://127.0.0.1:8080)", env: ["CONDUCTOR_SERVER_URL"], flag: "server-url" },
+  {
+    key: "serverUrl",
+    type: "string",
+    doc: "Conductor URL, with or without /api (unset: the running local server, then http://127.0.0.1:8080)",
+    env: ["CONDUCTOR_SERVER_URL"],
+    flag: "server-url",
+  },
   { key: "authKey", type: "string", doc: "Orkes key id, exchanged with the secret for a token", env: ["CONDUCTOR_AUTH_KEY"] },
-  { key: "authSecret", type: "string", doc: "Orkes key secret (environment only; or put both in authFile)", env: ["CONDUCTOR_AUTH_SECRET"], secret: true, notInFile: true },
-  { key: "authFile", type: "string", doc: 'a JSON file holding {"keyId": "...", "keySecret": "..."} (relative to the root)', env: ["IDFLOW_AUTH_FILE"], flag: "auth-file" },
-  { key: "logLevel", type: "string", doc: "lowest log level written", default: "info", choices: LOG_LEVEL_CHOICES, env: ["IDFLOW_LOG_LEVEL", "LOG_LEVEL"], flag: "log-level" },
-  { key: "logFormat", type: "string", doc: "log format (auto: pretty on a terminal, json otherwise)", default: "auto", choices: LOG_FORMAT_CHOICES, env: ["IDFLOW_LOG_FORMAT"], flag: "log-format" },
-  { key: "metricsPort", type: "integer", doc: "serve Prometheus metrics and health on this port (unset: off; 0 picks a free one)", minimum: 0, maximum: 65535, env: ["IDFLOW_METRICS_PORT"], flag: "metrics-port" },
-  { key: "metricsHost", type: "string", doc: "address the metrics and health server listens on", default: "127.0.0.1", env: ["IDFLOW_METRICS_HOST"], flag: "metrics-host" },
-  { key: "shutdownGraceSeconds", type: "integer", doc: "how long in-flight tasks may run on after the first Ctrl-C/SIGTERM, in seconds", default: 30, minimum: 0, env: ["IDFLOW_SHUTDOWN_GRACE"], flag: "shutdown-grace" },
-  { key: "spoolSync", type: "string", doc: "when the result spool is synced to disk: background (written before a result is sent, synced right after), always (synced before it is sent: survives a power loss, slower), never", default: "background", choices: ["always", "background", "never"], env: ["IDFLOW_SPOOL_SYNC"], flag: "spool-sync" },
-  { key: "workers", type: "workers", doc: 'worker options per task name, or for all under "*" (below CONDUCTOR_WORKER_* and flags, above the decorator)', default: {} },
+  {
+    key: "authSecret",
+    type: "string",
+    doc: "Orkes key secret (environment only; or put both in authFile)",
+    env: ["CONDUCTOR_AUTH_SECRET"],
+    secret: true,
+    notInFile: true,
+  },
+  {
+    key: "authFile",
+    type: "string",
+    doc: 'a JSON file holding {"keyId": "...", "keySecret": "..."} (relative to the root)',
+    env: ["IDFLOW_AUTH_FILE"],
+    flag: "auth-file",
+  },
+  {
+    key: "logLevel",
+    type: "string",
+    doc: "lowest log level written",
+    default: "info",
+    choices: LOG_LEVEL_CHOICES,
+    env: ["IDFLOW_LOG_LEVEL", "LOG_LEVEL"],
+    flag: "log-level",
+  },
+  {
+    key: "logFormat",
+    type: "string",
+    doc: "log format (auto: pretty on a terminal, json otherwise)",
+    default: "auto",
+    choices: LOG_FORMAT_CHOICES,
+    env: ["IDFLOW_LOG_FORMAT"],
+    flag: "log-format",
+  },
+  {
+    key: "metricsPort",
+    type: "integer",
+    doc: "serve Prometheus metrics and health on this port (unset: off; 0 picks a free one)",
+    minimum: 0,
+    maximum: 65535,
+    env: ["IDFLOW_METRICS_PORT"],
+    flag: "metrics-port",
+  },
+  {
+    key: "metricsHost",
+    type: "string",
+    doc: "address the metrics and health server listens on",
+    default: "127.0.0.1",
+    env: ["IDFLOW_METRICS_HOST"],
+    flag: "metrics-host",
+  },
+  {
+    key: "shutdownGraceSeconds",
+    type: "integer",
+    doc: "how long in-flight tasks may run on after the first Ctrl-C/SIGTERM, in seconds",
+    default: 30,
+    minimum: 0,
+    env: ["IDFLOW_SHUTDOWN_GRACE"],
+    flag: "shutdown-grace",
+  },
+  {
+    key: "spoolSync",
+    type: "string",
+    doc: "when the result spool is synced to disk: background (written before a result is sent, synced right after), always (synced before it is sent: survives a power loss, slower), never",
+    default: "background",
+    choices: ["always", "background", "never"],
+    env: ["IDFLOW_SPOOL_SYNC"],
+    flag: "spool-sync",
+  },
+  {
+    key: "workers",
+    type: "workers",
+    doc: 'worker options per task name, or for all under "*" (below CONDUCTOR_WORKER_* and flags, above the decorator)',
+    default: {},
+  },
   { key: "ownerEmail", type: "string", doc: "filled into task and workflow definitions that have none" },
   { key: "externalTasks", type: "string[]", doc: "SIMPLE tasks served by workers outside this project", default: [] },
   { key: "externalWorkflows", type: "string[]", doc: "workflows SUB_WORKFLOW may name that live outside this project", default: [] },
-  { key: "conductorVersion", type: "string", doc: "the Conductor version to validate workflows for when no server answers (validation rules by version)", pattern: "^\\d+\\.\\d+(\\.\\d+)?([.-][\\w.-]+)?$", example: "3.21.14" },
+  {
+    key: "conductorVersion",
+    type: "string",
+    doc: "the Conductor version to validate workflows for when no server answers (validation rules by version)",
+    pattern: "^\\d+\\.\\d+(\\.\\d+)?([.-][\\w.-]+)?$",
+    example: "3.21.14",
+  },
 ];
 
 export type ConfigSource = "flag" | "env" | "file" | "local-server" | "default";
@@ -160,13 +245,15 @@ export function describeConfig(c: ResolvedConfig): Array<{ key: string; value: u
     if (!e) continue;
     if (d.type === "workers") {
       for (const [task, opts] of Object.entries(e.value as Record<string, FileWorkerOptions>)) {
-        for (const [prop, value] of Object.entries(opts)) rows.push({ key: `workers.${task}.${prop}`, value, source: e.source, from: e.from && `${e.from}/${task}/${prop}` });
+        for (const [prop, value] of Object.entries(opts))
+          rows.push({ key: `workers.${task}.${prop}`, value, source: e.source, from: e.from && `${e.from}/${task}/${prop}` });
       }
       continue;
     }
     rows.push({ key: d.key, value: d.secret ? "[redacted]" : e.value, source: e.source, ...(e.from ? { from: e.from } : {}) });
   }
-  if (c.auth && c.entries.authFile) rows.push({ key: "authFile.keySecret", value: "[redacted]", source: c.entries.authFile.source, from: String(c.entries.authFile.value) });
+  if (c.auth && c.entries.authFile)
+    rows.push({ key: "authFile.keySecret", value: "[redacted]", source: c.entries.authFile.source, from: String(c.entries.authFile.value) });
   return rows;
 }
 
@@ -184,7 +271,12 @@ function decl(key: string): OptionDecl {
 }
 
 /** The first layer that sets this option, parsed and checked. */
-function pick(d: OptionDecl, flags: ConfigFlags, env: NodeJS.ProcessEnv, file: { values: Record<string, unknown>; file: string } | undefined): ConfigValue | undefined {
+function pick(
+  d: OptionDecl,
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv,
+  file: { values: Record<string, unknown>; file: string } | undefined,
+): ConfigValue | undefined {
   const flagValue = flags[d.key];
   if (flagValue !== undefined && flagValue !== null && flagValue !== "") {
     const where = d.flag ? `--${d.flag}` : `option ${d.key}`;
@@ -210,7 +302,11 @@ function parseEnv(d: OptionDecl, raw: string, name: string): unknown {
     if (["false", "0", "no", "off"].includes(t.toLowerCase())) return false;
     throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
   }
-  if (d.type === "string[]") return t.split(",").map((s) => s.trim()).filter(Boolean);
+  if (d.type === "string[]")
+    return t
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   return t;
 }
 
@@ -245,7 +341,10 @@ function resolveAuth(entries: Record<string, ConfigValue>, root: string): { keyI
   if (keyId && keySecret) return { keyId, keySecret };
   const fileEntry = entries.authFile;
   if (!fileEntry) {
-    if (keyId || keySecret) throw new ConfigError(`${keyId ? "CONDUCTOR_AUTH_SECRET" : "CONDUCTOR_AUTH_KEY"} is missing: Orkes needs both the key id and the secret (or set authFile)`);
+    if (keyId || keySecret)
+      throw new ConfigError(
+        `${keyId ? "CONDUCTOR_AUTH_SECRET" : "CONDUCTOR_AUTH_KEY"} is missing: Orkes needs both the key id and the secret (or set authFile)`,
+      );
     return undefined;
   }
   const file = path.resolve(root, String(fileEntry.value));
@@ -253,7 +352,9 @@ function resolveAuth(entries: Record<string, ConfigValue>, root: string): { keyI
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new ConfigError(`cannot read the auth file ${file} (from ${fileEntry.from}): ${(err as Error).message.split("\n")[0]}; it must hold {"keyId": "...", "keySecret": "..."}`);
+    throw new ConfigError(
+      `cannot read the auth file ${file} (from ${fileEntry.from}): ${(err as Error).message.split("\n")[0]}; it must hold {"keyId": "...", "keySecret": "..."}`,
+    );
   }
   const o = parsed as { keyId?: unknown; keySecret?: unknown };
   if (typeof o?.keyId !== "string" || typeof o?.keySecret !== "string" || !o.keyId || !o.keySecret) {

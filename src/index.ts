@@ -6,7 +6,16 @@ export { workerTask, getWorkerTaskOptions, WORKER_TASK_METADATA, type WorkerTask
 export type { TaskContext, TaskFunction } from "./task/context.ts";
 export { inProgress, isInProgress, type InProgressResult } from "./task/results.ts";
 export { TerminalError, RetryableError, TaskCancelledError } from "./task/errors.ts";
-export { batches, isBatchProgress, type Batch, type BatchRun, type BatchesOptions, type BatchProgress, type AttemptRange, type BatchMetric } from "./task/batches.ts";
+export {
+  batches,
+  isBatchProgress,
+  type Batch,
+  type BatchRun,
+  type BatchesOptions,
+  type BatchProgress,
+  type AttemptRange,
+  type BatchMetric,
+} from "./task/batches.ts";
 export { TASK_DEFAULTS, WORKER_DEFAULTS } from "./task/options.ts";
 export type { WorkerTaskOptions, TaskDefOptions, WorkerOptions, RetryLogic, TimeoutPolicy, Isolation } from "./task/options.ts";
 export type { Registration, LoadError, DiscoveryResult } from "./task/registration.ts";
@@ -37,7 +46,5 @@ export type { RuntimeEvents, RuntimeEventMap, RuntimeEventName } from "./runtime
 export type { PollingPatch, RunSummary } from "./runtime/handler.ts";
 export type { WorkerSettings } from "./runtime/poller.ts";
 export { resolveConfig, type ResolvedConfig } from "./config.ts";
-// Metrics and health for an app that serves them itself (createWorkers({ metricsPort }) serves them for you).
-export { WorkerMetrics, type WorkerMetricsOptions } from "./observe/metrics.ts";
-export { WorkerHealth, type HealthOptions, type LiveReport, type ReadyReport } from "./observe/health.ts";
-export { snapshotOf, type WorkerSnapshot } from "./observe/snapshot.ts";
+// Metrics and health for an app that serves them itself: `idflow/observe` (src/observe/index.ts),
+// a subpath of its own so that task files never load prom-client.

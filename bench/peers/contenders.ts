@@ -31,6 +31,8 @@ export interface Contender {
   id: string;
   /** One line: what runs. */
   describe: string;
+  /** At most this many tasks per drain, and no long run (a contender too slow for the full N). */
+  maxTasks?: number;
   /** Undefined when ready; else why it cannot run here. May install (venv). */
   prepare(log: (line: string) => void): string | undefined;
   start(spec: WorkerSpec): ChildProcess;
@@ -73,7 +75,11 @@ function prepareVenv(log: (line: string) => void): string | undefined {
     log(`creating ${path.relative(repo, VENV)} and installing ${PYTHON_SDK} (once)...`);
     const mk = spawnSync("python3", ["-m", "venv", VENV], { encoding: "utf8", stdio: ["ignore", "inherit", "inherit"] });
     if (mk.status !== 0) return (venvChecked = `python3 -m venv ${VENV} failed (exit ${mk.status ?? mk.error?.message}): install python3 with the venv module`);
-    const pip = spawnSync(python(), ["-m", "pip", "install", "--disable-pip-version-check", "-q", PYTHON_SDK], { encoding: "utf8", stdio: ["ignore", "inherit", "inherit"], timeout: 600_000 });
+    const pip = spawnSync(python(), ["-m", "pip", "install", "--disable-pip-version-check", "-q", PYTHON_SDK], {
+      encoding: "utf8",
+      stdio: ["ignore", "inherit", "inherit"],
+      timeout: 600_000,
+    });
     if (pip.status !== 0) return (venvChecked = `pip install ${PYTHON_SDK} into ${VENV} failed (exit ${pip.status ?? pip.error?.message})`);
     const again = check();
     if (again.status !== 0) return (venvChecked = `the Python SDK does not import after installing: ${again.stderr.trim().split("\n").pop()}`);
@@ -83,9 +89,25 @@ function prepareVenv(log: (line: string) => void): string | undefined {
 
 function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): ChildProcess {
   const args = [
-    cliBin, "worker", "start", "--root", path.join(here, "idflow-project"), "--worker", spec.taskName,
-    "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency),
-    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs), "--log-level", "warn", "--log-format", "json",
+    cliBin,
+    "worker",
+    "start",
+    "--root",
+    path.join(here, "idflow-project"),
+    "--worker",
+    spec.taskName,
+    "--server-url",
+    spec.serverUrl,
+    "--concurrency",
+    String(spec.concurrency),
+    "--poll-interval",
+    String(spec.pollIntervalMs),
+    "--poll-timeout",
+    String(spec.pollTimeoutMs),
+    "--log-level",
+    "warn",
+    "--log-format",
+    "json",
   ];
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
 }
@@ -94,9 +116,28 @@ function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): ChildProc
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
   const program = path.join(repo, "bench/exec", persistent ? "noop_lines.py" : "noop.py");
   const args = [
-    cliBin, "worker", "exec", spec.taskName, "--server-url", spec.serverUrl, "--concurrency", String(spec.concurrency), "--count", String(spec.concurrency),
-    "--poll-interval", String(spec.pollIntervalMs), "--poll-timeout", String(spec.pollTimeoutMs), "--log-level", "warn", "--log-format", "json",
-    ...(persistent ? ["--persistent"] : []), "--", "python3", program,
+    cliBin,
+    "worker",
+    "exec",
+    spec.taskName,
+    "--server-url",
+    spec.serverUrl,
+    "--concurrency",
+    String(spec.concurrency),
+    "--count",
+    String(spec.concurrency),
+    "--poll-interval",
+    String(spec.pollIntervalMs),
+    "--poll-timeout",
+    String(spec.pollTimeoutMs),
+    "--log-level",
+    "warn",
+    "--log-format",
+    "json",
+    ...(persistent ? ["--persistent"] : []),
+    "--",
+    "python3",
+    program,
   ];
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
 }
@@ -117,7 +158,10 @@ export const CONTENDERS: Contender[] = [
   {
     id: "js-sdk",
     describe: "@io-orkes/conductor-javascript TaskHandler, worker object",
-    prepare: () => (existsSync(path.join(repo, "node_modules/@io-orkes/conductor-javascript/package.json")) ? undefined : "@io-orkes/conductor-javascript is not installed: run npm ci"),
+    prepare: () =>
+      existsSync(path.join(repo, "node_modules/@io-orkes/conductor-javascript/package.json"))
+        ? undefined
+        : "@io-orkes/conductor-javascript is not installed: run npm ci",
     start: (s) => run(process.execPath, [path.join(workers, "js-sdk-worker.mjs")], benchEnv(s)),
   },
   {
@@ -129,6 +173,8 @@ export const CONTENDERS: Contender[] = [
   {
     id: "exec-per-task",
     describe: "idflow worker exec, one Python process per task",
+    // A Python start per task (tens of ms of CPU): 300 tasks tell its pace; 2,000 would take minutes.
+    maxTasks: 300,
     prepare: execAvailable,
     start: (s) => idflowExec(s, false),
   },

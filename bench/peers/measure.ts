@@ -56,13 +56,19 @@ async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>
 export async function defineNoop(client: ConductorClient, taskName: string): Promise<string> {
   await client.registerTaskDefs([{ name: taskName, timeoutSeconds: 0, responseTimeoutSeconds: 3600, retryCount: 0, ownerEmail: "bench@idflow.dev" }]);
   const wf = `${taskName}_wf`;
-  await client.upsertWorkflowDefs([{ name: wf, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name: taskName, taskReferenceName: "t", type: "SIMPLE" }] }]);
+  await client.upsertWorkflowDefs([
+    { name: wf, version: 1, schemaVersion: 2, ownerEmail: "bench@idflow.dev", tasks: [{ name: taskName, taskReferenceName: "t", type: "SIMPLE" }] },
+  ]);
   return wf;
 }
 
 /** Start n workflows, `width` at once; returns their ids. */
 export function startWorkflows(client: ConductorClient, wf: string, n: number, width = 4): Promise<string[]> {
-  return pool(Array.from({ length: n }, (_, i) => i), width, () => client.startWorkflow(wf, {}));
+  return pool(
+    Array.from({ length: n }, (_, i) => i),
+    width,
+    () => client.startWorkflow(wf, {}),
+  );
 }
 
 /** The workflows' (only) task once it is terminal; waits for stragglers up to `timeoutMs`. */
@@ -95,7 +101,11 @@ async function waitQueueEmpty(client: ConductorClient, taskName: string, timeout
 class CpuTrace {
   readonly samples: Array<{ at: number; cpuMs: number; serverCpuMs: number; rssBytes: number }> = [];
   private timer: NodeJS.Timeout;
-  constructor(private readonly pid: number, private readonly serverPid?: number, everyMs = 100) {
+  constructor(
+    private readonly pid: number,
+    private readonly serverPid?: number,
+    everyMs = 100,
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
@@ -126,7 +136,10 @@ export class WorkerProcess {
   private stderr = "";
   private exited?: number | null;
   readonly rss: RssSampler;
-  constructor(readonly contender: Contender, readonly spec: WorkerSpec) {
+  constructor(
+    readonly contender: Contender,
+    readonly spec: WorkerSpec,
+  ) {
     this.child = contender.start(spec);
     this.child.stderr?.on("data", (d) => (this.stderr = (this.stderr + d).slice(-4000)));
     this.child.on("exit", (code, sig) => (this.exited = code ?? (sig ? -1 : null)));
@@ -187,7 +200,14 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
  * (Stopping a running worker with SIGSTOP instead would freeze a poll under way: its tasks, handed
  * out by the server, could outlive the client's request timeout and be dropped on SIGCONT.)
  */
-export async function drain(client: ConductorClient, contender: Contender, spec: WorkerSpec, wf: string, n: number, serverPid?: number): Promise<{ figures: DrainFigures; worker: WorkerProcess }> {
+export async function drain(
+  client: ConductorClient,
+  contender: Contender,
+  spec: WorkerSpec,
+  wf: string,
+  n: number,
+  serverPid?: number,
+): Promise<{ figures: DrainFigures; worker: WorkerProcess }> {
   const ids = await startWorkflows(client, wf, n, 8);
   const w = new WorkerProcess(contender, spec);
   const trace = new CpuTrace(w.child.pid!, serverPid);

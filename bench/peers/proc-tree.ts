@@ -93,7 +93,10 @@ export class RssSampler {
   peak = 0;
   last = 0;
   private timer: NodeJS.Timeout;
-  constructor(private readonly root: number, everyMs = 250) {
+  constructor(
+    private readonly root: number,
+    everyMs = 250,
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
     this.sample();

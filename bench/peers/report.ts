@@ -20,9 +20,23 @@ export function medians(cell: Cell): Record<string, number> {
 }
 
 const COLUMNS: Record<Cell["shape"], Array<[string, string]>> = {
-  drain: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["serverCpuMsPerTask", "server CPU ms/task"], ["peakRssMb", "peak RSS MB"]],
-  trickle: [["pickupP50Ms", "pickup p50 ms"], ["pickupP99Ms", "pickup p99 ms"], ["cpuMsPerTask", "CPU ms/task"]],
-  long: [["tasksPerSecond", "tasks/s"], ["cpuMsPerTask", "CPU ms/task"], ["peakRssMb", "peak RSS MB"], ["rssGrowthMb", "RSS growth MB"]],
+  drain: [
+    ["tasksPerSecond", "tasks/s"],
+    ["cpuMsPerTask", "CPU ms/task"],
+    ["serverCpuMsPerTask", "server CPU ms/task"],
+    ["peakRssMb", "peak RSS MB"],
+  ],
+  trickle: [
+    ["pickupP50Ms", "pickup p50 ms"],
+    ["pickupP99Ms", "pickup p99 ms"],
+    ["cpuMsPerTask", "CPU ms/task"],
+  ],
+  long: [
+    ["tasksPerSecond", "tasks/s"],
+    ["cpuMsPerTask", "CPU ms/task"],
+    ["peakRssMb", "peak RSS MB"],
+    ["rssGrowthMb", "RSS growth MB"],
+  ],
 };
 
 const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) : "-");
@@ -35,19 +49,19 @@ export function markdown(cells: Cell[]): string {
     if (mine.length === 0) continue;
     const cols = COLUMNS[shape];
     out.push(`\n### ${shape}\n`);
-    out.push(`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`);
-    out.push(`|---|---|---|${cols.map(() => "---").join("|")}|`);
+    out.push(`| concurrency | contender | runs | tasks | ${cols.map((c) => c[1]).join(" | ")} |`);
+    out.push(`|---|---|---|---|${cols.map(() => "---").join("|")}|`);
     for (const c of mine) {
       const m = medians(c);
       const base = mine.find((x) => x.concurrency === c.concurrency && x.contender === "idflow");
       const b = base ? medians(base) : undefined;
       const figs = cols.map(([k]) => {
         const v = m[k];
-        const r = b && b[k] ? v / b[k] : NaN;
+        const r = b?.[k] ? v / b[k] : NaN;
         return c.contender === "idflow" || !Number.isFinite(r) ? fmt(v) : `${fmt(v)} (${r.toFixed(2)}×)`;
       });
-      out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${figs.join(" | ")} |`);
+      out.push(`| ${c.concurrency} | ${c.contender} | ${c.runs.length} | ${m.tasks} | ${figs.join(" | ")} |`);
     }
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

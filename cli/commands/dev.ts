@@ -70,7 +70,12 @@ export const devCommand: CommandModule<object, DevFlags> = {
     const started = await supervisor.start();
     say("");
     say(`started ${started.workers.length} workers against ${url}; watching tasks/ and workflows/ (Ctrl-C stops):`);
-    say(table(["NAME", "FOLDER"], supervisor.current().flatMap((g) => g.workers.map((w) => [w, g.folder]))));
+    say(
+      table(
+        ["NAME", "FOLDER"],
+        supervisor.current().flatMap((g) => g.workers.map((w) => [w, g.folder])),
+      ),
+    );
     say("");
     const { workflows } = await loadWorkflows(config.root);
     const defs = workflows.map((w) => w.def).filter((d) => typeof d?.name === "string");
@@ -92,17 +97,27 @@ export const devCommand: CommandModule<object, DevFlags> = {
 
 function printUpload(report: UploadReport, why: string): void {
   if (why === "start") {
-    say(table(["KIND", "NAME", "VERSION", "ACTION"], report.entries.map((e) => [e.kind, e.name, e.version === undefined ? "-" : String(e.version), e.action])));
+    say(
+      table(
+        ["KIND", "NAME", "VERSION", "ACTION"],
+        report.entries.map((e) => [e.kind, e.name, e.version === undefined ? "-" : String(e.version), e.action]),
+      ),
+    );
     return;
   }
   const changed = report.entries.filter((e) => e.action !== "unchanged");
-  if (changed.length) say(`${why}: uploaded ${changed.map((e) => `${e.kind} ${e.name}${e.version === undefined ? "" : ` v${e.version}`} (${e.action})`).join(", ")}`);
+  if (changed.length)
+    say(`${why}: uploaded ${changed.map((e) => `${e.kind} ${e.name}${e.version === undefined ? "" : ` v${e.version}`} (${e.action})`).join(", ")}`);
 }
 
 /** How many sample `workflow run` commands to print. */
 const SAMPLE_LIMIT = 5;
 /** Sample values for common input names; any other input gets a placeholder. */
-const SAMPLE_INPUT: Record<string, string> = { text: "Conductor schedules. Workers poll for tasks. Workers report results.", topic: "Workers", title: "Workers" };
+const SAMPLE_INPUT: Record<string, string> = {
+  text: "Conductor schedules. Workers poll for tasks. Workers report results.",
+  topic: "Workers",
+  title: "Workers",
+};
 
 /** A `workflow run` command a person can paste, with an input for every declared parameter. */
 export function sampleRun(name: string, inputParameters: unknown): string {

@@ -40,7 +40,10 @@ export async function startApp(opts: AppOptions = {}): Promise<{ server: Server;
 
   app.post("/hooks/approval/:workflowId", async (req, res, next) => {
     try {
-      const taskId = await workers.client.completeTaskByRef(req.params.workflowId, "approval", { approved: req.body?.approved === true, by: String(req.body?.by ?? "anonymous") });
+      const taskId = await workers.client.completeTaskByRef(req.params.workflowId, "approval", {
+        approved: req.body?.approved === true,
+        by: String(req.body?.by ?? "anonymous"),
+      });
       res.json({ taskId });
     } catch (err) {
       if (err instanceof TaskNotFoundError) res.status(404).json({ error: err.message });

@@ -86,14 +86,21 @@ export async function createWorkers(opts: CreateWorkersOptions = {}): Promise<Wo
   if (opts.tasks) registrations = opts.tasks.map((t, i) => fromCode(t, i, config.workers));
   else {
     const found = await discover({ root: config.root, workers: config.workers });
-    if (found.errors.length > 0) throw new Error(`some task folders under ${config.root}/tasks failed to load:\n${found.errors.map((e) => `  - ${e.message}`).join("\n")}`);
+    if (found.errors.length > 0)
+      throw new Error(`some task folders under ${config.root}/tasks failed to load:\n${found.errors.map((e) => `  - ${e.message}`).join("\n")}`);
     registrations = opts.only ? found.registrations.filter((r) => opts.only!.includes(r.name)) : found.registrations.filter((r) => !r.options.paused);
     const missing = (opts.only ?? []).filter((n) => !registrations.some((r) => r.name === n));
-    if (missing.length) throw new Error(`no worker named ${missing.join(", ")} under ${config.root}/tasks; found: ${found.registrations.map((r) => r.name).join(", ") || "none"}`);
+    if (missing.length)
+      throw new Error(
+        `no worker named ${missing.join(", ")} under ${config.root}/tasks; found: ${found.registrations.map((r) => r.name).join(", ") || "none"}`,
+      );
   }
   registrations = registrations.map((r) => withApiOverrides(r, opts.workers ?? {}));
   if (registrations.length === 0) throw new Error(`no worker to start: give tasks, or put task folders under ${config.root}/tasks`);
-  if (opts.upload) await client.registerTaskDefs(registrations.map((r) => ({ ...toTaskDef(r), ...(config.ownerEmail && !r.options.ownerEmail ? { ownerEmail: config.ownerEmail } : {}) })));
+  if (opts.upload)
+    await client.registerTaskDefs(
+      registrations.map((r) => ({ ...toTaskDef(r), ...(config.ownerEmail && !r.options.ownerEmail ? { ownerEmail: config.ownerEmail } : {}) })),
+    );
 
   const events = new RuntimeEvents();
   const observer = config.metricsPort === undefined ? undefined : await ObserveServer.start({ events, port: config.metricsPort, host: config.metricsHost });

@@ -22,7 +22,14 @@ export interface ConnectOptions {
 /** The resolved configuration and a client; `owned` says whether closing the client is ours to do. */
 export function connectApi(opts: ConnectOptions, extra: Record<string, unknown> = {}): { config: ResolvedConfig; client: ConductorClient; owned: boolean } {
   const server = opts.server instanceof ConductorClient ? undefined : opts.server;
-  const config = resolveConfig({ root: opts.root, serverUrl: server?.url, authKey: server?.authKey, authSecret: server?.authSecret, authFile: server?.authFile, ...extra });
+  const config = resolveConfig({
+    root: opts.root,
+    serverUrl: server?.url,
+    authKey: server?.authKey,
+    authSecret: server?.authSecret,
+    authFile: server?.authFile,
+    ...extra,
+  });
   if (opts.server instanceof ConductorClient) return { config, client: opts.server, owned: false };
   return { config, client: new ConductorClient({ serverUrl: config.serverUrl, auth: config.auth }), owned: true };
 }

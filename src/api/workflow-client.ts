@@ -3,7 +3,7 @@
  * workflow id and task reference name: a WAIT or HUMAN task), start a workflow, start one and
  * wait for its end. The same server resolution as every command (src/config.ts).
  */
-import { ConductorClient } from "../conductor/client.ts";
+import type { ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
 import type { TaskResult, Workflow } from "../conductor/types.ts";
 import { waitForWorkflow } from "../conductor/wait.ts";
@@ -46,7 +46,11 @@ export class WorkflowClient {
 
   /** Fail a task by id with a reason (retried per its definition unless `terminal`). */
   async failTask(taskId: string, reason: string, opts: FailOptions = {}): Promise<void> {
-    await this.update(taskId, { status: opts.terminal ? "FAILED_WITH_TERMINAL_ERROR" : "FAILED", reasonForIncompletion: reason, outputData: opts.output ?? {} });
+    await this.update(taskId, {
+      status: opts.terminal ? "FAILED_WITH_TERMINAL_ERROR" : "FAILED",
+      reasonForIncompletion: reason,
+      outputData: opts.output ?? {},
+    });
   }
 
   /**
@@ -56,7 +60,10 @@ export class WorkflowClient {
    */
   async completeTaskByRef(workflowId: string, taskRefName: string, output: Record<string, unknown> = {}): Promise<string> {
     const id = await this.conductor.updateTaskByRef(workflowId, taskRefName, "COMPLETED", output);
-    if (!id) throw new TaskNotFoundError(`workflow ${workflowId} has no pending task "${taskRefName}" (unknown workflow, wrong reference name, or the task already ended)`);
+    if (!id)
+      throw new TaskNotFoundError(
+        `workflow ${workflowId} has no pending task "${taskRefName}" (unknown workflow, wrong reference name, or the task already ended)`,
+      );
     return id;
   }
 

@@ -4,20 +4,11 @@
  */
 import http from "node:http";
 import https from "node:https";
-import axios, { type AxiosInstance, type AxiosRequestConfig, type Method } from "axios";
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type Method } from "axios";
 import { normalizeServerUrl } from "../config.ts";
 import { isExpiredTokenAnswer, KeySecretTokenSource, type TokenSource } from "./auth.ts";
 import { ConductorError, describeValidationErrors } from "./errors.ts";
-import type {
-  BulkResponse,
-  StartWorkflowOptions,
-  Task,
-  TaskDef,
-  TaskExecLog,
-  TaskResult,
-  Workflow,
-  WorkflowDef,
-} from "./types.ts";
+import type { BulkResponse, StartWorkflowOptions, Task, TaskDef, TaskExecLog, TaskResult, Workflow, WorkflowDef } from "./types.ts";
 
 export interface ClientOptions {
   /** Base URL, with or without /api. */
@@ -150,10 +141,12 @@ export class ConductorClient {
 
   /** PUT /metadata/workflow: upsert several workflow definitions. */
   async upsertWorkflowDefs(defs: WorkflowDef[]): Promise<BulkResponse> {
-    return (await this.request<BulkResponse>("PUT", "/api/metadata/workflow", { data: defs })) ?? {
-      bulkSuccessfulResults: [],
-      bulkErrorResults: {},
-    };
+    return (
+      (await this.request<BulkResponse>("PUT", "/api/metadata/workflow", { data: defs })) ?? {
+        bulkSuccessfulResults: [],
+        bulkErrorResults: {},
+      }
+    );
   }
 
   /** POST /metadata/workflow: create one; a ConductorError with status 409 if it exists. */
@@ -163,9 +156,7 @@ export class ConductorClient {
 
   /** The workflow definition (latest version unless given), or undefined. */
   async getWorkflowDef(name: string, version?: number): Promise<WorkflowDef | undefined> {
-    return this.orUndefined(() =>
-      this.request<WorkflowDef>("GET", `/api/metadata/workflow/${enc(name)}`, { params: { version } }),
-    );
+    return this.orUndefined(() => this.request<WorkflowDef>("GET", `/api/metadata/workflow/${enc(name)}`, { params: { version } }));
   }
 
   /** Every workflow definition the server holds (all versions). */
@@ -268,8 +259,17 @@ export class ConductorClient {
    * Answers the task id, or undefined when there is no such pending task (the server then
    * answers 200 with an empty body, not a 404: seen on 3.21.14).
    */
-  async updateTaskByRef(workflowId: string, taskRefName: string, status: TaskResult["status"], output: Record<string, unknown> = {}, workerId?: string): Promise<string | undefined> {
-    const id = await this.request<string>("POST", `/api/tasks/${enc(workflowId)}/${enc(taskRefName)}/${enc(status)}`, { data: output, params: { workerid: workerId } });
+  async updateTaskByRef(
+    workflowId: string,
+    taskRefName: string,
+    status: TaskResult["status"],
+    output: Record<string, unknown> = {},
+    workerId?: string,
+  ): Promise<string | undefined> {
+    const id = await this.request<string>("POST", `/api/tasks/${enc(workflowId)}/${enc(taskRefName)}/${enc(status)}`, {
+      data: output,
+      params: { workerid: workerId },
+    });
     return typeof id === "string" && id.trim() ? id.trim() : undefined;
   }
 
@@ -325,7 +325,7 @@ export class ConductorClient {
       signal: opts.signal,
     };
     if (opts.timeoutMs !== undefined) config.timeout = opts.timeoutMs;
-    let res;
+    let res: AxiosResponse<string>;
     try {
       res = await this.http.request<string>(config);
     } catch (err) {
@@ -403,7 +403,7 @@ function stripUndefined(params?: Record<string, unknown>): Record<string, unknow
 }
 
 function mentionsTask(err: ConductorError, taskId: string): boolean {
-  return (err.serverMessage ?? "").includes(taskId) || /task/i.test(err.serverMessage ?? "") && !/static resource/i.test(err.serverMessage ?? "");
+  return (err.serverMessage ?? "").includes(taskId) || (/task/i.test(err.serverMessage ?? "") && !/static resource/i.test(err.serverMessage ?? ""));
 }
 
 const enc = encodeURIComponent;

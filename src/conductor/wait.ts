@@ -19,7 +19,9 @@ export async function waitForWorkflow(
     if (isTerminal(wf.status)) return wf;
     opts.onPoll?.(wf);
     if (Date.now() >= deadline) {
-      throw new Error(`workflow ${workflowId} is still ${wf.status} after ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s: are its workers running? (idflow worker start --all)`);
+      throw new Error(
+        `workflow ${workflowId} is still ${wf.status} after ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s: are its workers running? (idflow worker start --all)`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }

@@ -22,9 +22,20 @@ if (!config || !process.send) {
 const found = await discover({ root: config.root, folders: [config.folder], workers: config.workers as Record<string, FileWorkerOptions> });
 if (found.errors.length > 0 || found.registrations.length === 0) {
   // Exit explicitly: tsx's loader keeps a message port open that would keep this process alive.
-  process.send({ type: "failed", errors: found.errors.length ? found.errors.map((e) => e.message) : ["no worker found"] } satisfies ChildMessage, () => process.exit(0));
+  process.send({ type: "failed", errors: found.errors.length ? found.errors.map((e) => e.message) : ["no worker found"] } satisfies ChildMessage, () =>
+    process.exit(0),
+  );
 } else {
-  send({ type: "loaded", workers: found.registrations.map(({ name, domain, options, sourceFile, symbol }) => ({ name, ...(domain ? { domain } : {}), options, sourceFile, ...(symbol ? { symbol } : {}) })) });
+  send({
+    type: "loaded",
+    workers: found.registrations.map(({ name, domain, options, sourceFile, symbol }) => ({
+      name,
+      ...(domain ? { domain } : {}),
+      options,
+      sourceFile,
+      ...(symbol ? { symbol } : {}),
+    })),
+  });
   let run: WorkerRun | undefined;
   let client: ConductorClient | undefined;
   let stopAsked = false;

@@ -77,10 +77,18 @@ export class DevSupervisor {
         ready.push(r);
       }
     }
-    await this.upload(ready.flatMap((g) => g.workers), { root: this.root }, "start").catch(async (err: Error & { issues?: unknown }) => {
+    await this.upload(
+      ready.flatMap((g) => g.workers),
+      { root: this.root },
+      "start",
+    ).catch(async (err: Error & { issues?: unknown }) => {
       // A workflow that does not validate must not stop the loop: report it, upload the task definitions, go on.
       this.opts.say(`error: ${err.message}`);
-      await this.upload(ready.flatMap((g) => g.workers), { tasksOnly: true }, "start");
+      await this.upload(
+        ready.flatMap((g) => g.workers),
+        { tasksOnly: true },
+        "start",
+      );
     });
     await Promise.all(ready.map((g) => this.run(g)));
     this.watch();
@@ -124,7 +132,9 @@ export class DevSupervisor {
       key,
       setTimeout(() => {
         this.timers.delete(key);
-        this.queue = this.queue.then(() => (rel[0] === "tasks" ? this.reloadFolder(path.join(this.root, key)) : this.reuploadWorkflows(key))).catch((err: Error) => this.opts.say(`error: ${err.message}`));
+        this.queue = this.queue
+          .then(() => (rel[0] === "tasks" ? this.reloadFolder(path.join(this.root, key)) : this.reuploadWorkflows(key)))
+          .catch((err: Error) => this.opts.say(`error: ${err.message}`));
       }, this.opts.debounceMs ?? 150),
     );
   }
@@ -146,7 +156,10 @@ export class DevSupervisor {
       this.opts.say(`error: ${this.rel(folder)} no longer loads${keep}:\n${next.errors.map((e) => `  ${e}`).join("\n")}`);
       return;
     }
-    const clash = this.clash(next, [...this.running.values()].filter((g) => g.folder !== folder));
+    const clash = this.clash(
+      next,
+      [...this.running.values()].filter((g) => g.folder !== folder),
+    );
     if (clash) {
       this.opts.say(`error: ${clash}${old ? "; the last good version keeps running" : ""}`);
       this.send(next, { type: "stop" });
@@ -250,7 +263,8 @@ export class DevSupervisor {
   private clash(g: Generation, others: Generation[]): string | undefined {
     for (const w of g.workers) {
       const other = others.find((o) => o.workers.some((x) => x.name === w.name && (x.domain ?? "") === (w.domain ?? "")));
-      if (other) return `${this.rel(g.folder)}: worker ${JSON.stringify(w.name)} is already served by ${this.rel(other.folder)}; task names must be unique per domain`;
+      if (other)
+        return `${this.rel(g.folder)}: worker ${JSON.stringify(w.name)} is already served by ${this.rel(other.folder)}; task names must be unique per domain`;
     }
     return undefined;
   }

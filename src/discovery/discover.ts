@@ -53,7 +53,13 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
    * the registry (a duplicate name+domain is an error naming both files). The same path for
    * TypeScript workers and executable tasks.
    */
-  const admit = (folder: string, file: string, where: string, written: WorkerTaskOptions, make: (options: WorkerTaskOptions, applied: Record<string, string>) => Registration | { error: string }) => {
+  const admit = (
+    folder: string,
+    file: string,
+    where: string,
+    written: WorkerTaskOptions,
+    make: (options: WorkerTaskOptions, applied: Record<string, string>) => Registration | { error: string },
+  ) => {
     const problems = validateOptions(written);
     if (problems.length > 0) {
       for (const p of problems) errors.push({ folder, file, message: `${where}: ${p}` });
@@ -193,7 +199,7 @@ function findExportedClass(exports: Record<string, unknown>, key: string | symbo
   for (const value of Object.values(exports)) {
     if (typeof value !== "function" || !value.prototype) continue;
     const proto = value.prototype as Record<string | symbol, unknown>;
-    if (!Object.prototype.hasOwnProperty.call(proto, key)) continue;
+    if (!Object.hasOwn(proto, key)) continue;
     const m = proto[key];
     if (m === d.method || (typeof m === "function" && getWorkerTaskOptions(m) === d.options)) return value;
   }

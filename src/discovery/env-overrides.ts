@@ -11,18 +11,22 @@ import { NAME_PATTERN } from "../task/validate-options.ts";
 
 type Parsed = { ok: true; value: unknown } | { ok: false; expected: string };
 
-const intParser = (min: number, max = Number.MAX_SAFE_INTEGER) => (raw: string): Parsed => {
-  const t = raw.trim();
-  const n = /^-?\d+$/.test(t) ? Number(t) : NaN;
-  return Number.isSafeInteger(n) && n >= min && n <= max
-    ? { ok: true, value: n }
-    : { ok: false, expected: max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}` };
-};
-const numParser = (min: number) => (raw: string): Parsed => {
-  const t = raw.trim();
-  const n = t === "" ? NaN : Number(t);
-  return Number.isFinite(n) && n >= min ? { ok: true, value: n } : { ok: false, expected: `a number >= ${min}` };
-};
+const intParser =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (raw: string): Parsed => {
+    const t = raw.trim();
+    const n = /^-?\d+$/.test(t) ? Number(t) : NaN;
+    return Number.isSafeInteger(n) && n >= min && n <= max
+      ? { ok: true, value: n }
+      : { ok: false, expected: max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}` };
+  };
+const numParser =
+  (min: number) =>
+  (raw: string): Parsed => {
+    const t = raw.trim();
+    const n = t === "" ? NaN : Number(t);
+    return Number.isFinite(n) && n >= min ? { ok: true, value: n } : { ok: false, expected: `a number >= ${min}` };
+  };
 const boolParser = (raw: string): Parsed => {
   const t = raw.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(t)) return { ok: true, value: true };
@@ -58,11 +62,13 @@ const parserFor = (d: WorkerSettingDecl): ((raw: string) => Parsed) => {
 };
 
 /** The overridable properties, derived from WORKER_SETTING_DECLS (src/task/options.ts). */
-export const ENV_PROPS: EnvProp[] = (Object.entries(WORKER_SETTING_DECLS) as Array<[keyof typeof WORKER_SETTING_DECLS, WorkerSettingDecl]>).map(([option, d]) => ({
-  names: [...d.env],
-  option,
-  parse: parserFor(d),
-}));
+export const ENV_PROPS: EnvProp[] = (Object.entries(WORKER_SETTING_DECLS) as Array<[keyof typeof WORKER_SETTING_DECLS, WorkerSettingDecl]>).map(
+  ([option, d]) => ({
+    names: [...d.env],
+    option,
+    parse: parserFor(d),
+  }),
+);
 
 /** The `<TASK>` spellings accepted for a task name: as written, and upper-cased with `_`. */
 export function envTaskKeys(taskName: string): string[] {

@@ -15,7 +15,7 @@ function clean(s: string): string {
 function firstProjectFrame(err: Error, root: string): string | undefined {
   for (const line of (err.stack ?? "").split("\n").slice(1)) {
     const m = /(\/[^():\s]+?)(?:\?[^:)]*)?:(\d+):(\d+)\)?\s*$/.exec(clean(line));
-    if (m && m[1].startsWith(root + path.sep) && !m[1].includes(`${path.sep}node_modules${path.sep}`)) {
+    if (m?.[1].startsWith(root + path.sep) && !m[1].includes(`${path.sep}node_modules${path.sep}`)) {
       return `${path.relative(root, m[1])}:${m[2]}:${m[3]}`;
     }
   }

@@ -23,7 +23,11 @@ export function resolveCommand(command: string, cwd: string, env: NodeJS.Process
     try {
       accessSync(abs, constants.X_OK);
     } catch {
-      return { ok: false, problem: `${command} is not executable`, fix: `chmod +x ${abs} (and give it a #! line), or run it through its interpreter: "command": "python3", "args": ["${command}"]` };
+      return {
+        ok: false,
+        problem: `${command} is not executable`,
+        fix: `chmod +x ${abs} (and give it a #! line), or run it through its interpreter: "command": "python3", "args": ["${command}"]`,
+      };
     }
     return { ok: true, path: abs };
   }

@@ -33,7 +33,10 @@ export class ProgramError extends Error {
 
 /** The last lines of a stream, for a reason: `stderr: "a" | "b"`. */
 export function quoteTail(label: string, lines: string[]): string {
-  const kept = lines.map((l) => l.trimEnd()).filter((l) => l !== "").slice(-TAIL_LINES);
+  const kept = lines
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== "")
+    .slice(-TAIL_LINES);
   if (kept.length === 0) return "";
   let text = kept.join(" | ");
   if (text.length > TAIL_CHARS) text = `…${text.slice(-TAIL_CHARS)}`;
@@ -43,7 +46,10 @@ export function quoteTail(label: string, lines: string[]): string {
 /** The last lines of a text (stdout is read whole). */
 export function lastLines(text: string, n = TAIL_LINES): string[] {
   const end = text.length > 64 * 1024 ? text.slice(-64 * 1024) : text;
-  return end.split(/\r?\n/).filter((l) => l.trim() !== "").slice(-n);
+  return end
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== "")
+    .slice(-n);
 }
 
 /** Problems with an answer object, each naming the field and what is expected. */
@@ -116,13 +122,17 @@ export function settleProcess(o: ProcessOutcome, log: (line: string) => void): u
   if (o.code !== 0) throw new ProgramError(`${o.command} exited with code ${o.code}${tails()}`);
   const text = o.stdout.trim();
   if (text === "") {
-    throw new ProgramError(`${o.command} exited with code 0 but printed nothing on stdout: print one JSON object like ${EXAMPLE_RESULT}${quoteTail("stderr", o.stderrTail)}`);
+    throw new ProgramError(
+      `${o.command} exited with code 0 but printed nothing on stdout: print one JSON object like ${EXAMPLE_RESULT}${quoteTail("stderr", o.stderrTail)}`,
+    );
   }
   let answer: unknown;
   try {
     answer = JSON.parse(text);
   } catch (err) {
-    throw new ProgramError(`${o.command} printed invalid JSON on stdout (${(err as Error).message}): print exactly one JSON object like ${EXAMPLE_RESULT}${tails()}`);
+    throw new ProgramError(
+      `${o.command} printed invalid JSON on stdout (${(err as Error).message}): print exactly one JSON object like ${EXAMPLE_RESULT}${tails()}`,
+    );
   }
   const problem = checkAnswer(answer);
   if (problem) throw new ProgramError(`${o.command}: ${problem}${quoteTail("stderr", o.stderrTail)}`);

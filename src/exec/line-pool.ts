@@ -53,14 +53,11 @@ class LineProcess {
       spec.maxOutputBytes,
       (n) => this.garbage(`a stdout line longer than ${n} bytes`),
     );
-    const err = new LineSplitter(
-      (line) => {
-        this.stderrTail.push(line);
-        if (this.job) this.job.log(line);
-        else this.logger.info({ pid: this.child.pid, stderr: line }, "persistent worker process wrote on stderr between tasks");
-      },
-      MAX_STDERR_LINE,
-    );
+    const err = new LineSplitter((line) => {
+      this.stderrTail.push(line);
+      if (this.job) this.job.log(line);
+      else this.logger.info({ pid: this.child.pid, stderr: line }, "persistent worker process wrote on stderr between tasks");
+    }, MAX_STDERR_LINE);
     this.child.stdout!.on("data", (c: Buffer) => out.push(c));
     this.child.stdout!.on("end", () => out.end());
     this.child.stderr!.on("data", (c: Buffer) => err.push(c));
@@ -73,8 +70,14 @@ class LineProcess {
     this.child.once("exit", (code, sig) => {
       this.dead = true;
       const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-      if (this.job) this.fail(new ProgramError(`${command} (persistent) ${how} while running the task; a new process takes the next task${quoteTail("stderr", this.stderrTail.lines)}`));
-      else if (!this.stopping) this.logger.warn({ pid: this.child.pid, code, signal: sig }, `persistent worker process ${how} while idle; a new one starts with the next task`);
+      if (this.job)
+        this.fail(
+          new ProgramError(
+            `${command} (persistent) ${how} while running the task; a new process takes the next task${quoteTail("stderr", this.stderrTail.lines)}`,
+          ),
+        );
+      else if (!this.stopping)
+        this.logger.warn({ pid: this.child.pid, code, signal: sig }, `persistent worker process ${how} while idle; a new one starts with the next task`);
     });
   }
 
@@ -91,7 +94,10 @@ class LineProcess {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (this.child.stdin!.end(), terminateGroup(this.child, this.spec.killGraceMs));
+    if (!this.stopping) {
+      this.child.stdin!.end();
+      this.stopping = terminateGroup(this.child, this.spec.killGraceMs);
+    }
     return this.stopping;
   }
 
@@ -104,7 +110,11 @@ class LineProcess {
   private garbage(what: string): void {
     const task = this.job ? "the task" : "no task (it was idle)";
     this.logger.warn({ pid: this.child.pid, answer: what.slice(0, 300) }, "persistent worker process answered garbage: killed, a new one takes the next task");
-    this.fail(new ProgramError(`${this.command} (persistent) answered garbage while running ${task}: ${what}; expected one JSON line like {"taskId":"…","status":"COMPLETED","output":{…}}. The process was killed; a new one takes the next task${quoteTail("stderr", this.stderrTail.lines)}`));
+    this.fail(
+      new ProgramError(
+        `${this.command} (persistent) answered garbage while running ${task}: ${what}; expected one JSON line like {"taskId":"…","status":"COMPLETED","output":{…}}. The process was killed; a new one takes the next task${quoteTail("stderr", this.stderrTail.lines)}`,
+      ),
+    );
     void this.stop();
   }
 
@@ -115,13 +125,21 @@ class LineProcess {
     try {
       answer = JSON.parse(line);
     } catch (e) {
-      return this.garbage(`${quoted} is not JSON (${(e as Error).message})`);
+      this.garbage(`${quoted} is not JSON (${(e as Error).message})`);
+      return;
     }
-    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) return this.garbage(`${quoted} is not a JSON object`);
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {
+      this.garbage(`${quoted} is not a JSON object`);
+      return;
+    }
     const a = answer as Record<string, unknown>;
-    if (!this.job) return this.garbage(`${quoted} arrived while no task was running`);
+    if (!this.job) {
+      this.garbage(`${quoted} arrived while no task was running`);
+      return;
+    }
     if (a.taskId !== this.job.taskId) {
-      return this.garbage(`the answer carries taskId ${JSON.stringify(a.taskId)}, but the task running is ${JSON.stringify(this.job.taskId)}`);
+      this.garbage(`the answer carries taskId ${JSON.stringify(a.taskId)}, but the task running is ${JSON.stringify(this.job.taskId)}`);
+      return;
     }
     const job = this.job;
     this.job = undefined;
@@ -181,4 +199,3 @@ export class LinePool {
     await Promise.all([...this.all].map((p) => p.stop()));
   }
 }
-

@@ -41,11 +41,15 @@ export function loadManifest(file: string, root: string): ManifestResult {
     return { ok: false, problems: [`${rel}: cannot read: ${(err as Error).message}`] };
   }
   const { source, issues } = parseJsonSource(rel, file, text);
-  if (issues.length) return { ok: false, problems: issues.map((i) => formatIssue({ ...i, hint: "task.json is strict JSON: no comments, no trailing commas" })) };
+  if (issues.length)
+    return { ok: false, problems: issues.map((i) => formatIssue({ ...i, hint: "task.json is strict JSON: no comments, no trailing commas" })) };
   const at = (pointer: string, message: string, hint: string): string => formatIssue(issue(source, pointer, message, hint));
   const value = source.value;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, problems: [at("", "task.json must hold one JSON object", `write { "name": "${path.basename(folder)}", "command": "python3", "args": ["main.py"] }`)] };
+    return {
+      ok: false,
+      problems: [at("", "task.json must hold one JSON object", `write { "name": "${path.basename(folder)}", "command": "python3", "args": ["main.py"] }`)],
+    };
   }
   const m = value as Record<string, unknown>;
   const problems: string[] = [];
@@ -55,11 +59,25 @@ export function loadManifest(file: string, root: string): ManifestResult {
   if (typeof command !== "string" || command.trim() === "") {
     problems.push(
       command === undefined
-        ? at("", `"command" is missing: the program to run for each task`, `add "command": "python3" (a name on PATH, or a path relative to ${path.relative(root, folder) || "."}), and its arguments as "args"`)
-        : at("/command", `"command" must be a non-empty string, got ${JSON.stringify(command)}`, `put the program in "command" and its arguments in "args": ["..."] (no shell: it is not split on spaces)`),
+        ? at(
+            "",
+            `"command" is missing: the program to run for each task`,
+            `add "command": "python3" (a name on PATH, or a path relative to ${path.relative(root, folder) || "."}), and its arguments as "args"`,
+          )
+        : at(
+            "/command",
+            `"command" must be a non-empty string, got ${JSON.stringify(command)}`,
+            `put the program in "command" and its arguments in "args": ["..."] (no shell: it is not split on spaces)`,
+          ),
     );
   } else if (/\s/.test(command.trim()) && !command.includes("/")) {
-    problems.push(at("/command", `"command" ${JSON.stringify(command)} holds spaces: it is one program, not a shell line`, `write "command": ${JSON.stringify(command.trim().split(/\s+/)[0])}, "args": ${JSON.stringify(command.trim().split(/\s+/).slice(1))}`));
+    problems.push(
+      at(
+        "/command",
+        `"command" ${JSON.stringify(command)} holds spaces: it is one program, not a shell line`,
+        `write "command": ${JSON.stringify(command.trim().split(/\s+/)[0])}, "args": ${JSON.stringify(command.trim().split(/\s+/).slice(1))}`,
+      ),
+    );
   } else {
     const r = resolveCommand(command, folder);
     if (r.ok) resolvedCommand = command.includes("/") ? r.path : command;
@@ -71,7 +89,13 @@ export function loadManifest(file: string, root: string): ManifestResult {
   }
   const mode = m.mode ?? EXEC_DEFAULTS.mode;
   if (typeof mode !== "string" || !(EXEC_MODES as string[]).includes(mode)) {
-    problems.push(at("/mode", `"mode" must be one of ${EXEC_MODES.map((x) => JSON.stringify(x)).join(", ")}, got ${JSON.stringify(mode)}`, `"process" runs the program once per task; "lines" keeps it running and sends one JSON line per task`));
+    problems.push(
+      at(
+        "/mode",
+        `"mode" must be one of ${EXEC_MODES.map((x) => JSON.stringify(x)).join(", ")}, got ${JSON.stringify(mode)}`,
+        `"process" runs the program once per task; "lines" keeps it running and sends one JSON line per task`,
+      ),
+    );
   }
   if (m.isolation !== undefined) {
     problems.push(at("/isolation", `"isolation" does not apply to an executable task: each program already runs in its own process`, `remove "isolation"`));

@@ -165,7 +165,10 @@ export class WorkerHealth {
     }
     const failingForMs = this.failingSince === undefined ? undefined : now - this.failingSince;
     const conductorOk = failingForMs === undefined || failingForMs <= bound;
-    if (!conductorOk) reasons.push(`Conductor has been failing for ${Math.round(failingForMs! / 1000)} s (bound ${Math.round(bound / 1000)} s)${this.lastError ? `: ${this.lastError}` : ""}`);
+    if (!conductorOk)
+      reasons.push(
+        `Conductor has been failing for ${Math.round(failingForMs! / 1000)} s (bound ${Math.round(bound / 1000)} s)${this.lastError ? `: ${this.lastError}` : ""}`,
+      );
     return {
       ready: reasons.length === 0,
       reasons,

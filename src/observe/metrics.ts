@@ -85,15 +85,28 @@ export class WorkerMetrics {
       pollError: c("task_poll_error_total", "Poll requests that failed (no answer or an error answer).", ["taskType", "exception"]),
       pollTime: h("task_poll_time_seconds", "Poll request latency; status SUCCESS or FAILURE.", ["taskType", "status"], TIME_BUCKETS),
       started: c("task_execution_started_total", "Tasks received and started (from a poll, or handed back by update-v2).", ["taskType"]),
-      execTime: h("task_execute_time_seconds", "Task function execution time; status SUCCESS (returned) or FAILURE (threw, timed out, aborted).", ["taskType", "status"], TIME_BUCKETS),
+      execTime: h(
+        "task_execute_time_seconds",
+        "Task function execution time; status SUCCESS (returned) or FAILURE (threw, timed out, aborted).",
+        ["taskType", "status"],
+        TIME_BUCKETS,
+      ),
       execError: c("task_execute_error_total", "Executions that ended FAILED; exception is TerminalError, TimeoutError or Error.", ["taskType", "exception"]),
-      updateTime: h("task_update_time_seconds", "Result update latency (update-v2 or POST /tasks); status SUCCESS or FAILURE.", ["taskType", "status"], TIME_BUCKETS),
+      updateTime: h(
+        "task_update_time_seconds",
+        "Result update latency (update-v2 or POST /tasks); status SUCCESS or FAILURE.",
+        ["taskType", "status"],
+        TIME_BUCKETS,
+      ),
       updateError: c("task_update_error_total", "Result deliveries that failed (retried later, never dropped silently).", ["taskType", "exception"]),
       restarts: c("worker_restart_total", "Poll loops the watchdog restarted because they stopped moving.", ["taskType"]),
       active: perWorkerGauge("active_workers", "Tasks in flight (executing, or delivering their result).", (w) => w.inFlight),
       // idflow's own
       pollOutcome: c("idflow_task_poll_outcome_total", "Poll requests by outcome: tasks (brought work), empty, error.", ["taskType", "outcome"]),
-      results: c("idflow_task_results_total", "Executions by result status: COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS.", ["taskType", "status"]),
+      results: c("idflow_task_results_total", "Executions by result status: COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS.", [
+        "taskType",
+        "status",
+      ]),
       timedOut: c("idflow_task_timed_out_total", "Executions stopped by the execution timeout (execTimeoutSeconds).", ["taskType"]),
       queueWait: h("idflow_task_queue_wait_seconds", "From the task's scheduledTime on the server to its start in a worker.", ["taskType"], QUEUE_WAIT_BUCKETS),
       deliveries: c("idflow_result_delivery_attempts_total", "Attempts to send a result to Conductor, by outcome ok or error.", ["taskType", "outcome"]),
@@ -101,7 +114,9 @@ export class WorkerMetrics {
       backlog: new Gauge({ name: "idflow_result_backlog", help: "Results waiting for delivery (in memory and on disk).", registers }),
       spooled: c("idflow_results_spooled_total", "Results written to the spool at shutdown, delivered by the next start.", []),
       concurrency: perWorkerGauge("idflow_worker_concurrency", "Most tasks a worker runs at once.", (w) => w.concurrency),
-      free: perWorkerGauge("idflow_worker_free_slots", "Slots a worker could fill now (concurrency minus in flight).", (w) => Math.max(0, w.concurrency - w.inFlight)),
+      free: perWorkerGauge("idflow_worker_free_slots", "Slots a worker could fill now (concurrency minus in flight).", (w) =>
+        Math.max(0, w.concurrency - w.inFlight),
+      ),
     };
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
     this.listen();
@@ -170,7 +185,11 @@ export class WorkerMetrics {
       if (!r) t.results.set(e.status, (r = this.m.results.labels({ taskType: e.worker, status: e.status })));
       r.inc();
       if (e.timedOut) t.timedOut.inc();
-      if (failed) this.m.execError.inc({ taskType: e.worker, exception: e.timedOut ? "TimeoutError" : e.status === "FAILED_WITH_TERMINAL_ERROR" ? "TerminalError" : "Error" });
+      if (failed)
+        this.m.execError.inc({
+          taskType: e.worker,
+          exception: e.timedOut ? "TimeoutError" : e.status === "FAILED_WITH_TERMINAL_ERROR" ? "TerminalError" : "Error",
+        });
       this.pending.set(e.taskId, e.worker);
     });
     on("delivery:attempt", (e) => {

@@ -88,9 +88,11 @@ export class ObserveServer {
       if (path === "/metrics") return send(res, 200, this.metrics.contentType, await this.metrics.text());
       if (path === "/health/live" || path === "/health/ready" || path === "/health") {
         const live = this.health.liveness();
-        if (path === "/health/live") return send(res, live.live ? 200 : 503, "application/json", JSON.stringify({ status: live.live ? "UP" : "DOWN", ...live }));
+        if (path === "/health/live")
+          return send(res, live.live ? 200 : 503, "application/json", JSON.stringify({ status: live.live ? "UP" : "DOWN", ...live }));
         const ready = this.health.readiness();
-        if (path === "/health/ready") return send(res, ready.ready ? 200 : 503, "application/json", JSON.stringify({ status: ready.ready ? "UP" : "DOWN", ...ready }));
+        if (path === "/health/ready")
+          return send(res, ready.ready ? 200 : 503, "application/json", JSON.stringify({ status: ready.ready ? "UP" : "DOWN", ...ready }));
         const ok = live.live && ready.ready;
         return send(res, ok ? 200 : 503, "application/json", JSON.stringify({ status: ok ? "UP" : "DOWN", live, ready }));
       }

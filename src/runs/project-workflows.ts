@@ -39,7 +39,11 @@ export async function listProjectWorkflows(client: ConductorClient, root: string
   const entries: WorkflowListEntry[] = loaded.workflows.map((w) => {
     const version = w.def.version ?? 1;
     const theirs = (byName.get(w.def.name) ?? []).find((d) => (d.version ?? 1) === version);
-    const state: WorkflowState = !theirs ? "not-uploaded" : sameDefinition(withOwner(w.def, config.config.ownerEmail), theirs, "workflowDef") ? "same" : "differs";
+    const state: WorkflowState = !theirs
+      ? "not-uploaded"
+      : sameDefinition(withOwner(w.def, config.config.ownerEmail), theirs, "workflowDef")
+        ? "same"
+        : "differs";
     return { name: w.def.name, localVersion: version, file: w.source.file, serverVersions: versions(w.def.name), state };
   });
   if (opts.includeServerOnly) {

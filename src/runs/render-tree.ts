@@ -25,10 +25,17 @@ export function formatDuration(ms: number | undefined): string {
 
 export function renderRunTree(tree: RunTree, paint: Paint = plain): string[] {
   const lines = [header(tree, paint)];
-  renderChildren(tree.tasks.map((n) => ({ kind: "task" as const, node: n })), "", lines, paint);
+  renderChildren(
+    tree.tasks.map((n) => ({ kind: "task" as const, node: n })),
+    "",
+    lines,
+    paint,
+  );
   if (tree.failure) {
     const f = tree.failure;
-    lines.push(`${paint("FAILED", "failed:")} ${label(f.ref, f.name)} ${f.status}${f.reason ? `: ${f.reason}` : ""}${f.workflowId !== tree.workflowId ? ` (in sub-workflow ${f.workflowId})` : ""}`);
+    lines.push(
+      `${paint("FAILED", "failed:")} ${label(f.ref, f.name)} ${f.status}${f.reason ? `: ${f.reason}` : ""}${f.workflowId !== tree.workflowId ? ` (in sub-workflow ${f.workflowId})` : ""}`,
+    );
   } else if (tree.reason && tree.status !== "COMPLETED" && tree.status !== "RUNNING") {
     lines.push(`${paint(tree.status, "reason:")} ${tree.reason}`);
   }
@@ -36,7 +43,9 @@ export function renderRunTree(tree: RunTree, paint: Paint = plain): string[] {
 }
 
 function header(t: RunTree, paint: Paint): string {
-  return [`${t.name}${t.version !== undefined ? ` v${t.version}` : ""}`, t.workflowId, paint(t.status, t.status), formatDuration(t.durationMs)].filter(Boolean).join("  ");
+  return [`${t.name}${t.version !== undefined ? ` v${t.version}` : ""}`, t.workflowId, paint(t.status, t.status), formatDuration(t.durationMs)]
+    .filter(Boolean)
+    .join("  ");
 }
 
 type Item = { kind: "task"; node: TaskNode } | { kind: "group"; title: string; items: Item[] } | { kind: "workflow"; tree: RunTree };
@@ -51,7 +60,12 @@ function renderChildren(items: Item[], prefix: string, lines: string[], paint: P
       renderChildren(item.items, next, lines, paint);
     } else if (item.kind === "workflow") {
       lines.push(`${branch}${header(item.tree, paint)}`);
-      renderChildren(item.tree.tasks.map((n) => ({ kind: "task" as const, node: n })), next, lines, paint);
+      renderChildren(
+        item.tree.tasks.map((n) => ({ kind: "task" as const, node: n })),
+        next,
+        lines,
+        paint,
+      );
     } else {
       lines.push(`${branch}${taskLine(item.node, paint)}`);
       renderChildren(childrenOf(item.node), next, lines, paint);

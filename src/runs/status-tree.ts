@@ -80,7 +80,7 @@ export async function loadRunTree(client: ConductorClient, workflowId: string, n
   if (depth < MAX_SUBWORKFLOW_DEPTH) {
     const ids = (wf.tasks ?? []).map(subWorkflowIdOf).filter((id): id is string => !!id);
     const trees = await Promise.all(ids.map((id) => loadRunTree(client, id, now, depth + 1).catch(() => undefined)));
-    ids.forEach((id, i) => trees[i] && subs.set(id, trees[i]!));
+    for (const [i, id] of ids.entries()) if (trees[i]) subs.set(id, trees[i]!);
   }
   return buildRunTree(wf, subs, now);
 }
@@ -131,10 +131,14 @@ export function buildRunTree(wf: Workflow, subs: Map<string, RunTree> = new Map(
       });
     } else if (type === "SWITCH" || type === "DECISION") {
       const out = last.outputData ?? {};
-      const taken = Array.isArray(out.evaluationResult) ? String(out.evaluationResult[0]) : out.selectedCase !== undefined ? String(out.selectedCase) : undefined;
+      const taken = Array.isArray(out.evaluationResult)
+        ? String(out.evaluationResult[0])
+        : out.selectedCase !== undefined
+          ? String(out.selectedCase)
+          : undefined;
       const cases = (defTask.decisionCases as Record<string, WorkflowTask[]> | undefined) ?? {};
       if (taken !== undefined) {
-        const matched = Object.prototype.hasOwnProperty.call(cases, taken);
+        const matched = Object.hasOwn(cases, taken);
         n.case = taken;
         if (!matched) n.defaultCase = true;
         n.children = walk(matched ? cases[taken] : ((defTask.defaultCase as WorkflowTask[] | undefined) ?? []), suffix);
@@ -198,7 +202,8 @@ export function findFailure(tree: RunTree): Failure | undefined {
   const visit = (nodes: TaskNode[]) => {
     for (const n of nodes) {
       if (n.subWorkflow?.failure && FAILED_TASK.has(n.status)) found = n.subWorkflow.failure;
-      else if (FAILED_TASK.has(n.status)) found = { workflowId: tree.workflowId, ref: n.ref, name: n.name, taskId: n.taskId, status: n.status, ...(n.reason ? { reason: n.reason } : {}) };
+      else if (FAILED_TASK.has(n.status))
+        found = { workflowId: tree.workflowId, ref: n.ref, name: n.name, taskId: n.taskId, status: n.status, ...(n.reason ? { reason: n.reason } : {}) };
       for (const b of n.branches ?? []) visit(b);
       if (n.children) visit(n.children);
       for (const it of n.iterations ?? []) visit(it.tasks);

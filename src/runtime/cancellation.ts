@@ -31,7 +31,10 @@ export async function readLiveness(client: ConductorClient, task: Task): Promise
     return { live: false, reason: `the task is ${now.status} on the server${why}: stopped` };
   }
   if ((now.pollCount ?? 0) > (task.pollCount ?? 0)) {
-    return { live: false, reason: `Conductor handed the task to another worker (${now.workerId ?? "unknown"}, poll ${now.pollCount}) after this one's lease ran out: stopped` };
+    return {
+      live: false,
+      reason: `Conductor handed the task to another worker (${now.workerId ?? "unknown"}, poll ${now.pollCount}) after this one's lease ran out: stopped`,
+    };
   }
   return { live: true };
 }

@@ -201,10 +201,10 @@ export class Checkpointer {
 
   private afterSend(): void {
     if (this.closed || this.lost || !this.latest) return;
-    if (this.waiters.length) return this.schedule(0);
-    if (this.latest.seq > this.sentSeq) return this.schedule(this.failing ? Math.max(this.intervalMs, 1000) : this.intervalMs);
+    if (this.waiters.length) this.schedule(0);
+    else if (this.latest.seq > this.sentSeq) this.schedule(this.failing ? Math.max(this.intervalMs, 1000) : this.intervalMs);
     // Nothing new: renew the lease before it runs out.
-    this.schedule(this.renewMs);
+    else this.schedule(this.renewMs);
   }
 
   private setTimer(ms: number, fn: () => void): void {

@@ -26,7 +26,7 @@ export function deadLetterFile(stateDir: string): string {
 export function writeDeadLetter(file: string, letter: DeadLetter): boolean {
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    appendFileSync(file, JSON.stringify(letter) + "\n");
+    appendFileSync(file, `${JSON.stringify(letter)}\n`);
     return true;
   } catch {
     return false;

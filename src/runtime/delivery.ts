@@ -271,7 +271,14 @@ export class ResultDelivery {
     const reason = `${taskName ? `${taskName}: ` : ""}task output is ${mb(bytes)} (${bytes} bytes of JSON), over Conductor's limit of ${mb(limit)} (conductor.app.maxTaskOutputPayloadSizeThreshold): not sent. Return less, or store the data elsewhere and return a reference.`;
     const who = taskName ? `task ${taskName} (${r.taskId})` : `task ${r.taskId}`;
     this.opts.logger.error({ worker: taskName, taskId: r.taskId, workflowId: r.workflowInstanceId, bytes, limit }, `${who}: ${reason}`);
-    return { taskId: r.taskId, workflowInstanceId: r.workflowInstanceId, workerId: r.workerId, status: "FAILED_WITH_TERMINAL_ERROR", reasonForIncompletion: reason, logs: r.logs };
+    return {
+      taskId: r.taskId,
+      workflowInstanceId: r.workflowInstanceId,
+      workerId: r.workerId,
+      status: "FAILED_WITH_TERMINAL_ERROR",
+      reasonForIncompletion: reason,
+      logs: r.logs,
+    };
   }
 
   private emitBacklog(): void {
@@ -317,7 +324,13 @@ export class ResultDelivery {
       return { kind: "ok", next };
     } catch (err) {
       const e = err as ConductorError;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: false, httpStatus: e?.status, error: e?.message, durationMs: performance.now() - started });
+      this.opts.events?.emit("delivery:attempt", {
+        taskId: r.taskId,
+        ok: false,
+        httpStatus: e?.status,
+        error: e?.message,
+        durationMs: performance.now() - started,
+      });
       if (err instanceof UpdateV2Unsupported) {
         this.v2 = false;
         log.info("this Conductor has no /tasks/update-v2: using POST /tasks");
@@ -400,7 +413,10 @@ export class ResultDelivery {
     this.queue.push(rec);
     if (this.inMemory < this.maxInMemory || !this.journal.evict(rec)) this.inMemory++;
     else if (this.inMemory === this.maxInMemory && this.queue.length === this.maxInMemory + 1) {
-      this.opts.logger.warn({ maxInMemory: this.maxInMemory, dir: this.opts.spoolDir }, `result backlog over ${this.maxInMemory}: the rest wait in the spool only`);
+      this.opts.logger.warn(
+        { maxInMemory: this.maxInMemory, dir: this.opts.spoolDir },
+        `result backlog over ${this.maxInMemory}: the rest wait in the spool only`,
+      );
     }
     this.afterQueueChange();
     if (!this.closed) this.kick();
@@ -419,7 +435,10 @@ export class ResultDelivery {
     const over = this.queue.length >= this.pauseAbove;
     if (over && !this.paused) {
       this.paused = true;
-      this.opts.logger.warn({ backlog: this.queue.length, bound: this.pauseAbove }, `${this.queue.length} results wait for Conductor: no new work is taken until the backlog shrinks`);
+      this.opts.logger.warn(
+        { backlog: this.queue.length, bound: this.pauseAbove },
+        `${this.queue.length} results wait for Conductor: no new work is taken until the backlog shrinks`,
+      );
     } else if (!over && this.paused && this.queue.length < Math.max(1, Math.floor(this.pauseAbove / 2))) {
       this.paused = false;
       this.opts.logger.info({ backlog: this.queue.length }, "result backlog shrank: taking new work again");

@@ -40,7 +40,7 @@ export interface RuntimeEventMap {
     concurrency: number;
   };
   /** One attempt to send a result; `ok` false means it will be retried (or was refused). */
-  "delivery:attempt": { taskId: string; ok: boolean; httpStatus?: number; error?: string; /** How long the update call took. */ durationMs?: number };
+  "delivery:attempt": { taskId: string; ok: boolean; httpStatus?: number; error?: string /** How long the update call took. */; durationMs?: number };
   /** Results waiting for delivery (memory and disk) changed. */
   "delivery:backlog": { backlog: number; spooled: number };
   /** A result Conductor will never take (404, or refused) was set aside. */

@@ -117,7 +117,10 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   const finish = (r: TaskResult) => {
     if (settled) return;
     settled = true;
-    for (const t of timers) clearTimeout(t), clearInterval(t);
+    for (const t of timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
     const l = takeLogs();
     const out = withCheckpoint(r, checkpoints);
     // A checkpoint update under way must land before the result, never after it.
@@ -152,7 +155,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     const t = setInterval(() => {
       if (checkpoints.active) return; // checkpoints renew the lease themselves
       heartbeat().then(
-        () => log.debug("lease extended"),
+        () => settled || log.debug("lease extended"),
         (err) => log.warn({ err: (err as Error).message }, "could not extend the lease"),
       );
     }, every);
@@ -161,9 +164,8 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   }
 
   const invoke = opts.invoke ?? invokeInProcess;
-  let running: Promise<unknown>;
   const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task, controller.signal);
-  running = resume.then((found) => {
+  const running: Promise<unknown> = resume.then((found) => {
     if (found) {
       checkpoints.inherit(found);
       (ctx as { resumeFrom?: unknown }).resumeFrom = found.state;
@@ -217,7 +219,7 @@ type Base = { taskId: string; workflowInstanceId: string; workerId: string };
 function withCheckpoint(r: TaskResult, checkpoints: Checkpointer): TaskResult {
   if (r.status === "COMPLETED") {
     const state = checkpoints.lastState();
-    if (checkpoints.active && isBatchProgress(state) && r.outputData && !("batches" in r.outputData)) return { ...r, outputData: { ...r.outputData, batches: state } };
+    if (isBatchProgress(state) && r.outputData && !("batches" in r.outputData)) return { ...r, outputData: { ...r.outputData, batches: state } };
     return r;
   }
   const carry = checkpoints.carryOver();

@@ -170,7 +170,10 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     stopping ??= (async () => {
       const inFlight = pollers.reduce((n, p) => n + p.inFlight, 0);
       events.emit("draining", { reason });
-      logger.info({ reason, inFlight, graceMs }, `stopping (${reason}): no new tasks; ${inFlight} in flight, waiting up to ${Math.round(graceMs / 1000)} s for them`);
+      logger.info(
+        { reason, inFlight, graceMs },
+        `stopping (${reason}): no new tasks; ${inFlight} in flight, waiting up to ${Math.round(graceMs / 1000)} s for them`,
+      );
       watchdog.stop();
       for (const p of pollers) p.stop();
       const allDrained = () => Promise.all(pollers.map((p) => p.drained()));
@@ -186,13 +189,18 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
       const spooled = await delivery.close(finalMs, allDrained());
       await threads?.close();
       // Workers that hold resources (exec workers: their programs) release them once every result is handed over.
-      await Promise.all(opts.registrations.map((r) => r.dispose?.().catch((err) => logger.warn({ worker: r.name, err: (err as Error).message }, "dispose failed"))));
+      await Promise.all(
+        opts.registrations.map((r) => r.dispose?.().catch((err) => logger.warn({ worker: r.name, err: (err as Error).message }, "dispose failed"))),
+      );
       removeSignals();
       removeCrashHandlers();
       const s = stats();
       const summary: RunSummary = { reason, aborted, spooled, delivery: s.delivery, workers: s.workers, watchdogRestarts: s.watchdogRestarts, exitCode };
       const completed = Object.values(s.workers).reduce((n, w) => n + w.completed, 0);
-      logger.info({ completed, delivered: s.delivery.delivered, spooled, aborted }, `stopped: ${completed} task(s) completed, ${s.delivery.delivered} result(s) delivered${spooled ? `, ${spooled} spooled` : ""}`);
+      logger.info(
+        { completed, delivered: s.delivery.delivered, spooled, aborted },
+        `stopped: ${completed} task(s) completed, ${s.delivery.delivered} result(s) delivered${spooled ? `, ${spooled} spooled` : ""}`,
+      );
       events.emit("stopped", { reason, exitCode: summary.exitCode });
       resolveFinished(summary);
       return summary;
@@ -232,7 +240,10 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     const ex = ctx ? pollers.map((p) => p.executions.get(ctx.taskId)).find((x) => x) : undefined;
     const what = kind === "uncaughtException" ? "an uncaught exception" : "an unhandled promise rejection";
     if (ctx && ex) {
-      logger.error({ taskId: ctx.taskId, workflowId: ctx.workflowInstanceId, err: message, stack: e?.stack }, `task ${ctx.taskId} (${ctx.taskType}) raised ${what} outside its own promise chain: the task is failed, the workers go on`);
+      logger.error(
+        { taskId: ctx.taskId, workflowId: ctx.workflowInstanceId, err: message, stack: e?.stack },
+        `task ${ctx.taskId} (${ctx.taskType}) raised ${what} outside its own promise chain: the task is failed, the workers go on`,
+      );
       ex.abort(`${what} in the task: ${message}`);
       return;
     }

@@ -37,7 +37,10 @@ export class OutageTracker {
   ok(): void {
     if (this.since === undefined) return;
     const ms = Date.now() - this.since;
-    this.logger.info({ outageMs: ms, failedCalls: this.failures }, `Conductor at ${this.serverUrl} is reachable again after ${(ms / 1000).toFixed(1)} s (${this.failures} failed calls)`);
+    this.logger.info(
+      { outageMs: ms, failedCalls: this.failures },
+      `Conductor at ${this.serverUrl} is reachable again after ${(ms / 1000).toFixed(1)} s (${this.failures} failed calls)`,
+    );
     this.since = undefined;
     this.failures = 0;
   }

@@ -73,7 +73,19 @@ export interface PollerStats {
 }
 
 export class Poller {
-  readonly stats: PollerStats = { polls: 0, emptyPolls: 0, pollErrors: 0, started: 0, chained: 0, completed: 0, failed: 0, inProgress: 0, inFlight: 0, maxInFlight: 0, restarts: 0 };
+  readonly stats: PollerStats = {
+    polls: 0,
+    emptyPolls: 0,
+    pollErrors: 0,
+    started: 0,
+    chained: 0,
+    completed: 0,
+    failed: 0,
+    inProgress: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    restarts: 0,
+  };
   readonly executions = new Map<string, Execution>();
   private slots = 0;
   private stopped = false;
@@ -228,10 +240,22 @@ export class Poller {
       this.reserved += count;
       const pollStarted = performance.now();
       // The request's own timeout tells a stopped process from a server that does not answer (stall.ts).
-      const requestTimeout = stallAwareTimeout(timeoutMs + POLL_ANSWER_MARGIN_MS, (lateMs) => logger.info({ lateMs: Math.round(lateMs) }, "the process was not running for a while (timers fired late): waiting for the poll's answer instead of giving up on it"));
+      const requestTimeout = stallAwareTimeout(timeoutMs + POLL_ANSWER_MARGIN_MS, (lateMs) =>
+        logger.info(
+          { lateMs: Math.round(lateMs) },
+          "the process was not running for a while (timers fired late): waiting for the poll's answer instead of giving up on it",
+        ),
+      );
       try {
         this.stats.polls++;
-        tasks = await client.batchPoll(settings.name, { workerId: settings.workerId, domain: settings.domain, count, timeoutMs, signal: requestTimeout.signal, requestTimeoutMs: 0 });
+        tasks = await client.batchPoll(settings.name, {
+          workerId: settings.workerId,
+          domain: settings.domain,
+          count,
+          timeoutMs,
+          signal: requestTimeout.signal,
+          requestTimeoutMs: 0,
+        });
       } catch (err) {
         requestTimeout.clear();
         this.pollsInFlight--;
@@ -242,7 +266,14 @@ export class Poller {
         }
         this.stats.pollErrors++;
         const e = err as ConductorError;
-        this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: "error", count: 0, durationMs: performance.now() - pollStarted, error: e?.message });
+        this.opts.events?.emit("poll", {
+          worker: settings.name,
+          domain: settings.domain,
+          outcome: "error",
+          count: 0,
+          durationMs: performance.now() - pollStarted,
+          error: e?.message,
+        });
         if (e instanceof ConductorError && (e.transient || requestTimeout.timedOut)) outage.failed(err);
         else if (e?.message !== this.lastError) {
           logger.error({ err: e?.message, status: e?.status }, "poll failed; retrying with backoff");
@@ -258,7 +289,13 @@ export class Poller {
       this.reserved -= count;
       if (!live()) this.slotWaiter?.();
       this.protocol.onPoll(count, tasks.length);
-      this.opts.events?.emit("poll", { worker: settings.name, domain: settings.domain, outcome: tasks.length ? "tasks" : "empty", count: tasks.length, durationMs: performance.now() - pollStarted });
+      this.opts.events?.emit("poll", {
+        worker: settings.name,
+        domain: settings.domain,
+        outcome: tasks.length ? "tasks" : "empty",
+        count: tasks.length,
+        durationMs: performance.now() - pollStarted,
+      });
       outage.ok();
       this.backoff.reset();
       this.lastError = undefined;
@@ -340,7 +377,8 @@ export class Poller {
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
         // While the queue is deep, results go by POST /tasks and the poller batch-polls (protocol.ts).
-        const wantNext = !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency && this.protocol.choose() === "update-v2";
+        const wantNext =
+          !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency && this.protocol.choose() === "update-v2";
         // A task the server cancelled (or gave to another worker) has nothing to report.
         const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext, settings.name);
         if (next) this.stats.chained++;

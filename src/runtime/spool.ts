@@ -210,7 +210,8 @@ export class ResultJournal {
       return { rec, durable };
     }
     this.buffer.push({ line: JSON.stringify({ p: rec.id, e: entry }), rec, resolve });
-    if (this.closed) this.writeBufferSync(); // a straggler after close: straight to disk for the next start
+    if (this.closed)
+      this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
     return { rec, durable };
   }
@@ -272,7 +273,10 @@ export class ResultJournal {
       const still = lost.filter((r) => !r.durable);
       if (still.length) {
         // Nothing else can keep them: say exactly which results are lost so a person can act.
-        this.opts.logger.error({ results: still.map((r) => r.entry?.result) }, `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`);
+        this.opts.logger.error(
+          { results: still.map((r) => r.entry?.result) },
+          `${still.length} result(s) could not be written to ${this.opts.dir}: they are in this log line only`,
+        );
       }
     }
     for (const s of this.segments) {
@@ -314,8 +318,11 @@ export class ResultJournal {
     const seg = this.usableSegment();
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
-    if (!seg) return this.keepInMemory(batch);
-    const text = batch.map((b) => b.line).join("\n") + "\n";
+    if (!seg) {
+      this.keepInMemory(batch);
+      return;
+    }
+    const text = `${batch.map((b) => b.line).join("\n")}\n`;
     const buf = Buffer.from(text, "utf8");
     const start = seg.size;
     try {
@@ -359,15 +366,19 @@ export class ResultJournal {
     const seg = this.usableSegment(true);
     const batch = this.buffer.splice(0);
     if (!batch.length) return;
-    if (!seg) return this.keepInMemory(batch);
-    const buf = Buffer.from(batch.map((b) => b.line).join("\n") + "\n", "utf8");
+    if (!seg) {
+      this.keepInMemory(batch);
+      return;
+    }
+    const buf = Buffer.from(`${batch.map((b) => b.line).join("\n")}\n`, "utf8");
     try {
       let done = 0;
       while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, seg.size + done);
       if (this.sync !== "never") fdatasyncSync(seg.fd);
     } catch (err) {
       this.diskFailed(err);
-      return this.keepInMemory(batch);
+      this.keepInMemory(batch);
+      return;
     }
     let offset = seg.size;
     for (const b of batch) {
@@ -474,7 +485,7 @@ export class ResultJournal {
 
   private writeLease(): void {
     const info: LeaseInfo = { runId: this.runId, host: os.hostname(), pid: process.pid, processStart };
-    writeFileSync(this.leasePath, JSON.stringify(info) + "\n");
+    writeFileSync(this.leasePath, `${JSON.stringify(info)}\n`);
   }
 
   private tick(): void {
@@ -573,7 +584,8 @@ export class ResultJournal {
         if (line) {
           try {
             const o = JSON.parse(line) as { p?: string; e?: SpoolEntry; d?: string };
-            if (o.p && o.e?.result?.taskId) puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
+            if (o.p && o.e?.result?.taskId)
+              puts.set(o.p, { id: o.p, entry: o.e, loc: { segment: seg, offset, length: nl - offset }, durable: true, recovered: true });
             else if (o.d) puts.delete(o.d);
             else this.corrupt++;
           } catch {

@@ -23,7 +23,9 @@ async function resolveFn(): Promise<TaskFunction> {
   let owner = d.owner;
   if (!owner && d.key !== undefined) {
     owner = Object.values(exports).find(
-      (v): v is Function => typeof v === "function" && (d.kind === "static" ? (v as any)[d.key!] === d.method : v.prototype?.[d.key!] === d.method),
+      (v): v is Function =>
+        typeof v === "function" &&
+        (d.kind === "static" ? (v as unknown as Record<string | symbol, unknown>)[d.key!] === d.method : v.prototype?.[d.key!] === d.method),
     );
   }
   if (!owner) throw new Error(`cannot find the class of ${d.symbol} in ${sourceFile} inside a thread: export the class`);
@@ -37,56 +39,63 @@ fnPromise.catch(() => {});
 const checkpointAcks = new Map<number, { resolve(): void; reject(err: Error): void }>();
 let checkpointSeq = 0;
 
-parentPort!.on("message", async (msg: { id: number; input: Record<string, unknown>; ctx: Omit<TaskContext, "signal" | "log" | "heartbeat" | "checkpoint" | "batches"> } | { type: "checkpointed"; cid: number; error?: string }) => {
-  if ("type" in msg) {
-    const ack = checkpointAcks.get(msg.cid);
-    checkpointAcks.delete(msg.cid);
-    if (msg.error) ack?.reject(new Error(msg.error));
-    else ack?.resolve();
-    return;
-  }
-  const post = (m: unknown) => parentPort!.postMessage(m);
-  try {
-    const fn = await fnPromise;
-    const controller = new AbortController();
-    const ctx: TaskContext = {
-      ...msg.ctx,
-      signal: controller.signal,
-      log: (line: string) => post({ id: msg.id, type: "log", line: String(line) }),
-      heartbeat: async () => post({ id: msg.id, type: "heartbeat" }),
-      checkpoint: (state, o) =>
-        new Promise<void>((resolve, reject) => {
-          const cid = ++checkpointSeq;
-          checkpointAcks.set(cid, { resolve, reject });
-          post({ id: msg.id, type: "checkpoint", cid, state: JSON.parse(JSON.stringify(state) ?? "null"), flush: o?.flush });
-        }),
-      batches: (items, size, o) => batches(ctx, items, size, o),
-    };
-    const value = await contextStorage.run(ctx, () => Promise.resolve().then(() => fn(msg.input, ctx)));
-    if (isInProgress(value)) post({ id: msg.id, type: "done", inProgress: { callbackAfterSeconds: value.callbackAfterSeconds, output: value.output } });
-    else {
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(value);
-      } catch (err) {
-        post({ id: msg.id, type: "done", error: { name: "Error", message: `task output cannot be serialised to JSON: ${(err as Error).message}` } });
-        return;
-      }
-      // As in-process (executor.ts serialise): a value JSON cannot carry at all (a function, a symbol) fails.
-      if (text === undefined && value !== undefined) {
-        post({ id: msg.id, type: "done", error: { name: "Error", message: `task output cannot be serialised to JSON: a ${typeof value} is not JSON` } });
-        return;
-      }
-      post({ id: msg.id, type: "done", json: text });
+parentPort!.on(
+  "message",
+  async (
+    msg:
+      | { id: number; input: Record<string, unknown>; ctx: Omit<TaskContext, "signal" | "log" | "heartbeat" | "checkpoint" | "batches"> }
+      | { type: "checkpointed"; cid: number; error?: string },
+  ) => {
+    if ("type" in msg) {
+      const ack = checkpointAcks.get(msg.cid);
+      checkpointAcks.delete(msg.cid);
+      if (msg.error) ack?.reject(new Error(msg.error));
+      else ack?.resolve();
+      return;
     }
-  } catch (err) {
-    const e = err as { name?: string; message?: string; stack?: string; output?: unknown };
-    let output: unknown;
+    const post = (m: unknown) => parentPort!.postMessage(m);
     try {
-      output = e?.output === undefined ? undefined : JSON.parse(JSON.stringify(e.output));
-    } catch {
-      output = undefined;
+      const fn = await fnPromise;
+      const controller = new AbortController();
+      const ctx: TaskContext = {
+        ...msg.ctx,
+        signal: controller.signal,
+        log: (line: string) => post({ id: msg.id, type: "log", line: String(line) }),
+        heartbeat: async () => post({ id: msg.id, type: "heartbeat" }),
+        checkpoint: (state, o) =>
+          new Promise<void>((resolve, reject) => {
+            const cid = ++checkpointSeq;
+            checkpointAcks.set(cid, { resolve, reject });
+            post({ id: msg.id, type: "checkpoint", cid, state: JSON.parse(JSON.stringify(state) ?? "null"), flush: o?.flush });
+          }),
+        batches: (items, size, o) => batches(ctx, items, size, o),
+      };
+      const value = await contextStorage.run(ctx, () => Promise.resolve().then(() => fn(msg.input, ctx)));
+      if (isInProgress(value)) post({ id: msg.id, type: "done", inProgress: { callbackAfterSeconds: value.callbackAfterSeconds, output: value.output } });
+      else {
+        let text: string | undefined;
+        try {
+          text = JSON.stringify(value);
+        } catch (err) {
+          post({ id: msg.id, type: "done", error: { name: "Error", message: `task output cannot be serialised to JSON: ${(err as Error).message}` } });
+          return;
+        }
+        // As in-process (executor.ts serialise): a value JSON cannot carry at all (a function, a symbol) fails.
+        if (text === undefined && value !== undefined) {
+          post({ id: msg.id, type: "done", error: { name: "Error", message: `task output cannot be serialised to JSON: a ${typeof value} is not JSON` } });
+          return;
+        }
+        post({ id: msg.id, type: "done", json: text });
+      }
+    } catch (err) {
+      const e = err as { name?: string; message?: string; stack?: string; output?: unknown };
+      let output: unknown;
+      try {
+        output = e?.output === undefined ? undefined : JSON.parse(JSON.stringify(e.output));
+      } catch {
+        output = undefined;
+      }
+      post({ id: msg.id, type: "done", error: { name: e?.name ?? "Error", message: e?.message ?? String(err), stack: e?.stack, output } });
     }
-    post({ id: msg.id, type: "done", error: { name: e?.name ?? "Error", message: e?.message ?? String(err), stack: e?.stack, output } });
-  }
-});
+  },
+);

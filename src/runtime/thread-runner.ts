@@ -71,13 +71,26 @@ export class ThreadPool {
         w.off("exit", onExit);
         ctx.signal.removeEventListener("abort", onAbort);
       };
-      const onMessage = (m: { id: number; type: string; line?: string; json?: string; cid?: number; state?: unknown; flush?: boolean; inProgress?: { callbackAfterSeconds: number; output?: Record<string, unknown> }; error?: { name: string; message: string; stack?: string; output?: Record<string, unknown> } }) => {
+      const onMessage = (m: {
+        id: number;
+        type: string;
+        line?: string;
+        json?: string;
+        cid?: number;
+        state?: unknown;
+        flush?: boolean;
+        inProgress?: { callbackAfterSeconds: number; output?: Record<string, unknown> };
+        error?: { name: string; message: string; stack?: string; output?: Record<string, unknown> };
+      }) => {
         if (m.id !== id) return;
         if (m.type === "log") return ctx.log(m.line ?? "");
         if (m.type === "heartbeat") return void ctx.heartbeat().catch(() => {});
         if (m.type === "checkpoint") {
           const ack = (error?: string) => w.postMessage({ type: "checkpointed", cid: m.cid, error });
-          return void ctx.checkpoint(m.state, { flush: m.flush }).then(() => ack(), (e: Error) => ack(e?.message ?? String(e)));
+          return void ctx.checkpoint(m.state, { flush: m.flush }).then(
+            () => ack(),
+            (e: Error) => ack(e?.message ?? String(e)),
+          );
         }
         cleanup();
         this.give(reg, w);

@@ -58,7 +58,10 @@ export class Watchdog {
     for (const p of this.pollers) p.postpone(lateMs);
     const loopLagMs = this.lag.maxMs();
     this.lag.reset();
-    this.logger.warn({ stalledMs: Math.round(lateMs), loopLagMs }, `the process was not running for ${(lateMs / 1000).toFixed(1)} s (stopped, paused or its event loop blocked): not a hang, nothing restarted`);
+    this.logger.warn(
+      { stalledMs: Math.round(lateMs), loopLagMs },
+      `the process was not running for ${(lateMs / 1000).toFixed(1)} s (stopped, paused or its event loop blocked): not a hang, nothing restarted`,
+    );
   }
 
   /** One round of checks; returns how many loops were restarted. */
@@ -70,7 +73,10 @@ export class Watchdog {
       this.restarts++;
       n++;
       this.events?.emit("watchdog:restart", { worker: p.name, domain: p.settings.domain });
-      this.logger.warn({ worker: p.name, restarts: p.stats.restarts }, `poll loop of ${p.name} stopped moving: restarted (a poll request under way is left to finish)`);
+      this.logger.warn(
+        { worker: p.name, restarts: p.stats.restarts },
+        `poll loop of ${p.name} stopped moving: restarted (a poll request under way is left to finish)`,
+      );
     }
     return n;
   }

@@ -12,6 +12,8 @@ export type DecoratorMode = "experimental" | "tc39";
 export function decoratorMode(root: string): { mode: DecoratorMode; tsconfig: string | false } {
   const tsconfig = findTsconfig(root);
   if (tsconfig === false) return { mode: "tc39", tsconfig };
-  const json = parse(readFileSync(tsconfig, "utf8"), [], { allowTrailingComma: true }) as { compilerOptions?: { experimentalDecorators?: unknown } } | undefined;
+  const json = parse(readFileSync(tsconfig, "utf8"), [], { allowTrailingComma: true }) as
+    | { compilerOptions?: { experimentalDecorators?: unknown } }
+    | undefined;
   return { mode: json?.compilerOptions?.experimentalDecorators === true ? "experimental" : "tc39", tsconfig };
 }

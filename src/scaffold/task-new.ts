@@ -21,7 +21,8 @@ export interface NewTaskResult extends ScaffoldReport {
 /** Why `name` cannot be a new task's name, or undefined. */
 export function invalidTaskName(name: string): string | undefined {
   if (!NAME_PATTERN.test(name)) return `"${name}" is not a valid Conductor task name: use only letters, digits, "_", "-" and "." (e.g. send_invoice)`;
-  if (/^[_.]/.test(name)) return `"${name}" starts with "${name[0]}": task folders starting with "_" or "." are skipped by discovery; start it with a letter or digit`;
+  if (/^[_.]/.test(name))
+    return `"${name}" starts with "${name[0]}": task folders starting with "_" or "." are skipped by discovery; start it with a letter or digit`;
   if (name.length > 100) return `"${name}" is ${name.length} characters long: keep task names short (at most 100)`;
   return undefined;
 }

@@ -50,7 +50,11 @@ export async function resolveServerJar(opts: ResolveJarOptions): Promise<Resolve
   if (givenJar) {
     const jar = path.resolve(givenJar);
     if (!existsSync(jar)) {
-      throw new ServerError(`the server jar ${jar} (from ${opts.jar ? "--jar" : "IDFLOW_CONDUCTOR_JAR"}) does not exist: fix the path, or leave it out to let idflow resolve Conductor through Maven`, 2, "no-jar");
+      throw new ServerError(
+        `the server jar ${jar} (from ${opts.jar ? "--jar" : "IDFLOW_CONDUCTOR_JAR"}) does not exist: fix the path, or leave it out to let idflow resolve Conductor through Maven`,
+        2,
+        "no-jar",
+      );
     }
     const m = /conductor-server-(\d[\w.]*?)(?:-boot)?\.jar$/.exec(path.basename(jar));
     return { jar, version: m?.[1], source: "jar", chosenBy: "jar" };

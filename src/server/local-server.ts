@@ -117,7 +117,10 @@ export async function startLocalServer(opts: StartOptions): Promise<StartResult>
   if (!/^\d+[kKmMgG]?$/.test(heap)) throw new ServerError(`heap size "${heap}" is not like 768m or 1g`, 2, "bad-heap");
   const logStart = fileSize(files.logFile);
   const logFd = openSync(files.logFile, "a");
-  writeSync(logFd, `\n--- idflow server start ${new Date().toISOString()}: Conductor ${resolved.version ?? "?"} on Java ${java.version}, port ${port}${memory ? ", in memory" : ""} ---\n`);
+  writeSync(
+    logFd,
+    `\n--- idflow server start ${new Date().toISOString()}: Conductor ${resolved.version ?? "?"} on Java ${java.version}, port ${port}${memory ? ", in memory" : ""} ---\n`,
+  );
 
   // 4. Spawn.
   // The JVM's temporary files (Tomcat's, and any payload storage that falls back to a temp
@@ -243,9 +246,7 @@ export async function stopLocalServer(opts: StopOptions): Promise<StopResult> {
 }
 
 /** The state of a server that is really running, or why there is none: a broken or stale state file is removed, and said so. */
-async function liveState(
-  stateDir: string,
-): Promise<{ live: true; state: ServerState } | { live: false; state?: ServerState; staleCleaned?: string }> {
+async function liveState(stateDir: string): Promise<{ live: true; state: ServerState } | { live: false; state?: ServerState; staleCleaned?: string }> {
   const read = readState(stateDir);
   if (read.kind === "none") return { live: false };
   if (read.kind === "broken") {

@@ -69,17 +69,22 @@ export async function resolveArtifact(
     const timer = opts.onWait ? setInterval(() => opts.onWait!(Math.round((Date.now() - started) / 1000)), 10_000) : undefined;
     let result: { code: number; output: string };
     try {
-      result = await run(opts.mvn, ["-B", "-q", "-Dstyle.color=never", "-f", path.join(dir, "pom.xml"), "dependency:build-classpath", `-Dmdep.outputFile=${out}`], {
-        cwd: dir,
-        env: opts.env ?? process.env,
-        timeoutMs: opts.timeoutMs ?? 30 * 60_000,
-      });
+      result = await run(
+        opts.mvn,
+        ["-B", "-q", "-Dstyle.color=never", "-f", path.join(dir, "pom.xml"), "dependency:build-classpath", `-Dmdep.outputFile=${out}`],
+        {
+          cwd: dir,
+          env: opts.env ?? process.env,
+          timeoutMs: opts.timeoutMs ?? 30 * 60_000,
+        },
+      );
     } finally {
       if (timer) clearInterval(timer);
     }
     const classpath = existsSync(out) ? (await readFile(out, "utf8")).trim() : "";
     if (result.code !== 0 || !classpath) throw new MavenResolveError(coords, mavenErrors(result.output));
-    const file = classpath.split(path.delimiter).find((p) => path.basename(path.dirname(path.dirname(p))) === dep.artifactId) ?? classpath.split(path.delimiter)[0];
+    const file =
+      classpath.split(path.delimiter).find((p) => path.basename(path.dirname(path.dirname(p))) === dep.artifactId) ?? classpath.split(path.delimiter)[0];
     if (!existsSync(file)) throw new MavenResolveError(coords, [`Maven reported ${file}, which does not exist`]);
     return file;
   } finally {
@@ -153,5 +158,6 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 
 function stripAnsi(s: string): string {
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes Maven prints; removing them is the point
   return s.replace(/\u001b\[[0-9;]*m/g, "");
 }

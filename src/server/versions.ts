@@ -64,7 +64,8 @@ export function explainServerChoice(opts: {
   if (opts.chosenBy === "jar") why = `${running}: the jar named by --jar / IDFLOW_CONDUCTOR_JAR, on ${javaSaid}`;
   else if (opts.chosenBy === "version") why = `${running}: asked for with --conductor-version / IDFLOW_CONDUCTOR_VERSION, on ${javaSaid}`;
   else {
-    const fallback = opts.requested && opts.version && opts.requested !== opts.version ? ` (the pin ${opts.requested} is not on Maven, so the newest release below it)` : "";
+    const fallback =
+      opts.requested && opts.version && opts.requested !== opts.version ? ` (the pin ${opts.requested} is not on Maven, so the newest release below it)` : "";
     why = `${running}: the newest release for ${javaSaid}${fallback}`;
   }
   const newest = PINS[0];

@@ -98,11 +98,22 @@ export function batches<T>(ctx: TaskContext, items: Iterable<T> | AsyncIterable<
   const array = Array.isArray(items) ? (items as T[]) : undefined;
   const resume = ctx.resumeFrom;
   if (resume !== undefined && !isBatchProgress(resume)) {
-    throw new TerminalError("batches: the checkpoint to resume from was not written by batches(); a task that uses batches() must not call ctx.checkpoint() itself");
+    throw new TerminalError(
+      "batches: the checkpoint to resume from was not written by batches(); a task that uses batches() must not call ctx.checkpoint() itself",
+    );
   }
   const p: BatchProgress = resume
     ? structuredClone(resume)
-    : { kind: "idflow.batches", size, total: array ? array.length : null, done: 0, itemsDone: 0, attempts: [], recent: [], ms: { total: 0, min: null, max: null, mean: null } };
+    : {
+        kind: "idflow.batches",
+        size,
+        total: array ? array.length : null,
+        done: 0,
+        itemsDone: 0,
+        attempts: [],
+        recent: [],
+        ms: { total: 0, min: null, max: null, mean: null },
+      };
   p.size = size;
   if (array) p.total = array.length;
 

@@ -41,4 +41,5 @@ export interface TaskContext {
 }
 
 /** A task function: input in, output (a JSON-serialisable object) or a result helper out. */
+// biome-ignore lint/suspicious/noExplicitAny: the defaults must accept every task function, whatever its input type (unknown would reject typed inputs)
 export type TaskFunction<I = any, O = any> = (input: I, ctx: TaskContext) => O | Promise<O>;

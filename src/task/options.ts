@@ -85,13 +85,32 @@ export interface WorkerTaskOptions extends TaskDefOptions, WorkerOptions {
  * `worker start` flags all derive from this table.
  */
 export const WORKER_SETTING_DECLS = {
-  pollIntervalMs: { type: "integer", minimum: 0, doc: "pause after an empty poll, in milliseconds", env: ["POLL_INTERVAL", "POLL_INTERVAL_MILLIS"], flag: "poll-interval" },
+  pollIntervalMs: {
+    type: "integer",
+    minimum: 0,
+    doc: "pause after an empty poll, in milliseconds",
+    env: ["POLL_INTERVAL", "POLL_INTERVAL_MILLIS"],
+    flag: "poll-interval",
+  },
   concurrency: { type: "integer", minimum: 1, doc: "most tasks of this worker running at once", env: ["CONCURRENCY", "THREAD_COUNT"], flag: "concurrency" },
   domain: { type: "name", doc: "task domain to poll in", env: ["DOMAIN"], flag: "domain" },
   paused: { type: "boolean", doc: "registered but not polled", env: ["PAUSED"] },
-  pollTimeoutMs: { type: "integer", minimum: 0, maximum: 5000, doc: "long-poll wait on the server, in milliseconds (0-5000)", env: ["POLL_TIMEOUT", "POLL_TIMEOUT_MILLIS"], flag: "poll-timeout" },
+  pollTimeoutMs: {
+    type: "integer",
+    minimum: 0,
+    maximum: 5000,
+    doc: "long-poll wait on the server, in milliseconds (0-5000)",
+    env: ["POLL_TIMEOUT", "POLL_TIMEOUT_MILLIS"],
+    flag: "poll-timeout",
+  },
   workerId: { type: "string", doc: "worker id reported to Conductor (default: hostname-pid)", env: ["WORKER_ID"], flag: "worker-id" },
-  execTimeoutSeconds: { type: "number", minimum: 0, doc: "abort and fail an execution that runs longer, in seconds (0 = none)", env: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"], flag: "exec-timeout" },
+  execTimeoutSeconds: {
+    type: "number",
+    minimum: 0,
+    doc: "abort and fail an execution that runs longer, in seconds (0 = none)",
+    env: ["EXEC_TIMEOUT", "EXEC_TIMEOUT_SECONDS"],
+    flag: "exec-timeout",
+  },
   leaseExtend: { type: "boolean", doc: "heartbeat automatically before responseTimeoutSeconds runs out", env: ["LEASE_EXTEND", "LEASE_EXTEND_ENABLED"] },
   checkpointIntervalMs: { type: "integer", minimum: 0, doc: "least time between two checkpoint updates, in milliseconds", env: ["CHECKPOINT_INTERVAL"] },
 } as const satisfies Record<string, WorkerSettingDecl>;
@@ -108,7 +127,11 @@ export interface WorkerSettingDecl {
 
 /** Worker options as configuration gives them (file, environment, API). */
 export type WorkerSettingValues = {
-  -readonly [K in keyof typeof WORKER_SETTING_DECLS]?: (typeof WORKER_SETTING_DECLS)[K]["type"] extends "boolean" ? boolean : (typeof WORKER_SETTING_DECLS)[K]["type"] extends "string" | "name" ? string : number;
+  -readonly [K in keyof typeof WORKER_SETTING_DECLS]?: (typeof WORKER_SETTING_DECLS)[K]["type"] extends "boolean"
+    ? boolean
+    : (typeof WORKER_SETTING_DECLS)[K]["type"] extends "string" | "name"
+      ? string
+      : number;
 };
 
 /** Worker defaults (what the runtime uses when neither decorator, env nor flag says). */

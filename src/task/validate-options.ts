@@ -19,12 +19,20 @@ const show = (v: unknown): string => {
   }
 };
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER): Rule => (v) =>
-  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
-    ? undefined
-    : `must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${show(v)}`;
-const num = (min: number): Rule => (v) => (typeof v === "number" && Number.isFinite(v) && v >= min ? undefined : `must be a number >= ${min}, got ${show(v)}`);
-const oneOf = (...values: string[]): Rule => (v) => (typeof v === "string" && values.includes(v) ? undefined : `must be one of ${values.join(", ")}, got ${show(v)}`);
+const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Rule =>
+  (v) =>
+    typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
+      ? undefined
+      : `must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${show(v)}`;
+const num =
+  (min: number): Rule =>
+  (v) =>
+    typeof v === "number" && Number.isFinite(v) && v >= min ? undefined : `must be a number >= ${min}, got ${show(v)}`;
+const oneOf =
+  (...values: string[]): Rule =>
+  (v) =>
+    typeof v === "string" && values.includes(v) ? undefined : `must be one of ${values.join(", ")}, got ${show(v)}`;
 const bool: Rule = (v) => (typeof v === "boolean" ? undefined : `must be true or false, got ${show(v)}`);
 const text: Rule = (v) => (typeof v === "string" ? undefined : `must be a string, got ${show(v)}`);
 const nonEmpty: Rule = (v) => (typeof v === "string" && v.trim() !== "" ? undefined : `must be a non-empty string, got ${show(v)}`);

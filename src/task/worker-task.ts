@@ -23,6 +23,7 @@ export interface WorkerTaskDecorator {
   /** experimentalDecorators: a static or instance method. */
   (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): void;
   /** TC39 standard decorators: a static or instance method. */
+  // biome-ignore lint/suspicious/noExplicitAny: a TC39 method decorator must accept a method of any signature
   (value: (...args: any[]) => any, context: ClassMethodDecoratorContext): void;
 }
 
@@ -76,7 +77,9 @@ export function workerTask(options: WorkerTaskOptions): WorkerTaskDecorator {
     if (c === undefined && b && typeof b === "object" && "kind" in b) {
       const ctx = b as ClassMethodDecoratorContext;
       if (ctx.kind !== "method" || typeof a !== "function") {
-        throw new TypeError(`${label}: decorate a class method or wrap a function; it was put on ${describeTarget(b)} "${String((ctx as { name?: unknown }).name)}"`);
+        throw new TypeError(
+          `${label}: decorate a class method or wrap a function; it was put on ${describeTarget(b)} "${String((ctx as { name?: unknown }).name)}"`,
+        );
       }
       if (ctx.private) {
         throw new TypeError(`${label}: the method #${String(ctx.name).replace(/^#/, "")} is private; make it a normal (public) method`);

@@ -90,7 +90,8 @@ export class UploadRefusedError extends Error {
 }
 
 export async function upload(client: ConductorClient, input: UploadInput): Promise<UploadReport> {
-  if (input.tasksOnly && input.workflowsOnly) throw new UploadUsageError("--tasks-only and --workflows-only exclude each other: give one of them, or neither to upload both");
+  if (input.tasksOnly && input.workflowsOnly)
+    throw new UploadUsageError("--tasks-only and --workflows-only exclude each other: give one of them, or neither to upload both");
   const root = input.root ?? input.workflows?.[0]?.root;
   let config = input.config;
   const issues: Issue[] = [];
@@ -106,7 +107,8 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
   let versionUsed: ConductorTarget | undefined;
   let workflows: LoadedWorkflow[] = [];
   if (!input.tasksOnly) {
-    const target = input.target ?? (await resolveTarget({ client, configVersion: config.conductorVersion, stateDir: root ? projectPaths({ root }).stateDir : undefined }));
+    const target =
+      input.target ?? (await resolveTarget({ client, configVersion: config.conductorVersion, stateDir: root ? projectPaths({ root }).stateDir : undefined }));
     versionUsed = target;
     if (input.workflows) workflows = input.workflows;
     else if (root) {
@@ -124,7 +126,9 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
     const names = new Set(workflows.map((w) => w.def.name));
     const missing = input.workflowFilter.filter((n) => !names.has(n));
     if (missing.length) {
-      throw new UploadUsageError(`no workflow named ${missing.map((m) => `"${m}"`).join(", ")} in this project${names.size ? `: it has ${[...names].sort().join(", ")}` : " (workflows/ holds none)"}`);
+      throw new UploadUsageError(
+        `no workflow named ${missing.map((m) => `"${m}"`).join(", ")} in this project${names.size ? `: it has ${[...names].sort().join(", ")}` : " (workflows/ holds none)"}`,
+      );
     }
     selected = workflows.filter((w) => input.workflowFilter!.includes(w.def.name));
   }
@@ -141,9 +145,7 @@ export async function upload(client: ConductorClient, input: UploadInput): Promi
   const workflowDefs = input.tasksOnly ? [] : selected.map((w) => ({ def: withOwner(structuredClone(w.def), config!.ownerEmail), file: w.source.file }));
 
   // 2. Compare with the server.
-  const taskPlan = await Promise.all(
-    taskDefs.map(async (def) => ({ def, action: actionFor(def, await client.getTaskDef(def.name), "taskDef") })),
-  );
+  const taskPlan = await Promise.all(taskDefs.map(async (def) => ({ def, action: actionFor(def, await client.getTaskDef(def.name), "taskDef") })));
   const wfPlan = await Promise.all(
     workflowDefs.map(async ({ def, file }) => ({ def, file, action: actionFor(def, await client.getWorkflowDef(def.name, def.version ?? 1), "workflowDef") })),
   );
@@ -193,7 +195,9 @@ function actionFor(ours: object, theirs: object | undefined, kind: "taskDef" | "
 function refused(err: unknown, what: string, written: UploadEntry[], planned: UploadEntry[]): Error {
   if (!(err instanceof ConductorError) || err.status === undefined || err.status >= 500) return err as Error;
   const details = err.validationErrors.length ? `\n${describeValidationErrors(err.validationErrors)}` : err.serverMessage ? `\n  ${err.serverMessage}` : "";
-  const before = written.length ? `\n(already stored before the refusal, as upserts: ${written.map((e) => `${e.kind} ${e.name}`).join(", ")})` : "\nNothing was stored.";
+  const before = written.length
+    ? `\n(already stored before the refusal, as upserts: ${written.map((e) => `${e.kind} ${e.name}`).join(", ")})`
+    : "\nNothing was stored.";
   return new UploadRefusedError(`Conductor refused the ${what} (${err.status}):${details}${before}`, written, planned, err);
 }
 
@@ -207,7 +211,10 @@ export function withOwner<T extends TaskDef | WorkflowDef>(def: T, ownerEmail: s
 export function simpleTaskNames(workflows: LoadedWorkflow[]): Set<string> {
   const names = new Set<string>();
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
     if (typeof v !== "object" || v === null) return;
     const t = v as Record<string, unknown>;
     if (typeof t.name === "string" && typeof t.taskReferenceName === "string" && (t.type ?? "SIMPLE") === "SIMPLE") names.add(t.name);

@@ -64,7 +64,10 @@ export async function checkProject(opts: CheckOptions): Promise<ProjectCheck> {
 
 /** A task folder that failed to load, as an issue (its SIMPLE tasks would look unknown otherwise). */
 export function loadErrorIssue(root: string, e: LoadError): Issue {
-  const file = path.relative(root, e.file ?? e.folder).split(path.sep).join("/");
+  const file = path
+    .relative(root, e.file ?? e.folder)
+    .split(path.sep)
+    .join("/");
   return { severity: "error", rule: "task-load", file, pointer: "", message: e.message };
 }
 

@@ -40,11 +40,7 @@ export function warningsOf(issues: Issue[]): Issue[] {
 /** Sort by file, then line, then column, keeping errors and warnings interleaved by place. */
 export function sortIssues(issues: Issue[]): Issue[] {
   return [...issues].sort(
-    (a, b) =>
-      a.file.localeCompare(b.file) ||
-      (a.line ?? 0) - (b.line ?? 0) ||
-      (a.column ?? 0) - (b.column ?? 0) ||
-      a.pointer.localeCompare(b.pointer),
+    (a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.pointer.localeCompare(b.pointer),
   );
 }
 

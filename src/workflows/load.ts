@@ -43,7 +43,16 @@ export async function loadWorkflows(root: string): Promise<WorkflowLoadResult> {
       continue;
     }
     if (typeof source.value !== "object" || source.value === null || Array.isArray(source.value)) {
-      errors.push(issueAt(source, "", "error", "not-an-object", "a workflow file holds one JSON object (a Conductor workflow definition)", "write the definition as { \"name\": ..., \"version\": 1, \"tasks\": [...] }"));
+      errors.push(
+        issueAt(
+          source,
+          "",
+          "error",
+          "not-an-object",
+          "a workflow file holds one JSON object (a Conductor workflow definition)",
+          'write the definition as { "name": ..., "version": 1, "tasks": [...] }',
+        ),
+      );
       continue;
     }
     workflows.push({ def: source.value as WorkflowDef, source, root: absRoot });

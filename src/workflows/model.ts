@@ -86,7 +86,7 @@ export function nestedLists(node: TaskNode): Array<{ list: unknown; path: Path; 
   const t = node.task;
   const out: Array<{ list: unknown; path: Path; slot: string; loop: boolean }> = [];
   if (node.type === "FORK_JOIN" && Array.isArray(t.forkTasks)) {
-    t.forkTasks.forEach((b, i) => out.push({ list: b, path: [...node.path, "forkTasks", i], slot: `branch ${i + 1}`, loop: false }));
+    for (const [i, b] of t.forkTasks.entries()) out.push({ list: b, path: [...node.path, "forkTasks", i], slot: `branch ${i + 1}`, loop: false });
   }
   if ((node.type === "SWITCH" || node.type === "DECISION") && isObject(t.decisionCases)) {
     for (const [k, c] of Object.entries(t.decisionCases)) out.push({ list: c, path: [...node.path, "decisionCases", k], slot: `case "${k}"`, loop: false });
@@ -143,7 +143,7 @@ function collectExpressions(value: unknown, path: Path, owner: TaskNode | undefi
   if (typeof value === "string") {
     for (const m of value.matchAll(/\$\{([^}]*)\}/g)) into.push({ path, text: m[0], inner: m[1], owner });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => collectExpressions(v, [...path, i], owner, into));
+    for (const [i, v] of value.entries()) collectExpressions(v, [...path, i], owner, into);
   } else if (isObject(value)) {
     for (const [k, v] of Object.entries(value)) collectExpressions(v, [...path, k], owner, into);
   }
@@ -151,7 +151,10 @@ function collectExpressions(value: unknown, path: Path, owner: TaskNode | undefi
 
 /** The segments of an expression's path: `${a.output['x'].y}` → a, output, x, y. */
 export function segments(inner: string): string[] {
-  return inner.trim().split(/[.[\]'"]+/).filter(Boolean);
+  return inner
+    .trim()
+    .split(/[.[\]'"]+/)
+    .filter(Boolean);
 }
 
 /** Every taskReferenceName in a task list, nested lists included. */

@@ -45,14 +45,28 @@ export async function loadProjectConfig(root: string): Promise<{ config: Project
   if (issues.length) return { config, issues };
   const v = source.value;
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    return { config, issues: [issueAt(source, "", "error", "config-shape", "idflow.config.json must hold a JSON object", 'write e.g. { "externalTasks": [], "externalWorkflows": [] }')] };
+    return {
+      config,
+      issues: [
+        issueAt(
+          source,
+          "",
+          "error",
+          "config-shape",
+          "idflow.config.json must hold a JSON object",
+          'write e.g. { "externalTasks": [], "externalWorkflows": [] }',
+        ),
+      ],
+    };
   }
   const obj = v as Record<string, unknown>;
   for (const key of ["externalTasks", "externalWorkflows"] as const) {
     const list = obj[key];
     if (list === undefined) continue;
     if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || !x)) {
-      issues.push(issueAt(source, `/${key}`, "error", "config-shape", `"${key}" must be a list of names (strings)`, `write "${key}": ["name_one", "name_two"]`));
+      issues.push(
+        issueAt(source, `/${key}`, "error", "config-shape", `"${key}" must be a list of names (strings)`, `write "${key}": ["name_one", "name_two"]`),
+      );
     } else config[key] = list as string[];
   }
   if (obj.ownerEmail !== undefined) {
@@ -62,12 +76,30 @@ export async function loadProjectConfig(root: string): Promise<{ config: Project
   }
   if (obj.conductorVersion !== undefined) {
     if (typeof obj.conductorVersion !== "string" || !VERSION_PATTERN.test(obj.conductorVersion)) {
-      issues.push(issueAt(source, "/conductorVersion", "error", "config-shape", '"conductorVersion" must be a Conductor version such as "3.21.14"', 'write "conductorVersion": "3.21.14" (or leave it out: idflow asks the server, else uses the local server\'s version)'));
+      issues.push(
+        issueAt(
+          source,
+          "/conductorVersion",
+          "error",
+          "config-shape",
+          '"conductorVersion" must be a Conductor version such as "3.21.14"',
+          'write "conductorVersion": "3.21.14" (or leave it out: idflow asks the server, else uses the local server\'s version)',
+        ),
+      );
     } else config.conductorVersion = obj.conductorVersion;
   }
   for (const key of Object.keys(obj)) {
     if (!KNOWN_KEYS.has(key)) {
-      issues.push(issueAt(source, `/${key}`, "error", "config-unknown-key", `unknown key "${key}" (known: ${[...KNOWN_KEYS].slice(1).join(", ")})`, "remove it or check its spelling"));
+      issues.push(
+        issueAt(
+          source,
+          `/${key}`,
+          "error",
+          "config-unknown-key",
+          `unknown key "${key}" (known: ${[...KNOWN_KEYS].slice(1).join(", ")})`,
+          "remove it or check its spelling",
+        ),
+      );
     }
   }
   return { config, issues };

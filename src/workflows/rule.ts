@@ -7,9 +7,7 @@ import type { Severity } from "./issues.ts";
 import type { Path, TaskNode, WorkflowModel } from "./model.ts";
 import type { VersionRange } from "./target.ts";
 
-export interface Report {
-  (path: Path, message: string, fix?: string): void;
-}
+export type Report = (path: Path, message: string, fix?: string) => void;
 
 export interface Rule {
   /** Stable id shown with each issue ("unknown-ref"). */

@@ -84,7 +84,8 @@ export async function resolveTarget(opts: ResolveTargetOptions): Promise<Conduct
 export async function localServerTarget(stateDir: string | undefined, env: NodeJS.ProcessEnv): Promise<ConductorTarget> {
   if (stateDir) {
     const s = readState(stateDir);
-    if (s.kind === "ok" && s.state.version) return { version: s.state.version, source: "local-server", reason: `the local server idflow runs (${s.state.url}, not answering now)` };
+    if (s.kind === "ok" && s.state.version)
+      return { version: s.state.version, source: "local-server", reason: `the local server idflow runs (${s.state.url}, not answering now)` };
   }
   const requested = env.IDFLOW_CONDUCTOR_VERSION;
   let pin = requested;

@@ -43,7 +43,16 @@ export function validateWorkflows(workflows: LoadedWorkflow[], ctx: ValidationCo
     const key = `${String(wf.def?.name)}@${String(wf.def?.version ?? 1)}`;
     const first = seen.get(key);
     if (first && typeof wf.def?.name === "string") {
-      issues.push(issueAt(wf.source, "/name", "error", "duplicate-workflow", `workflow "${wf.def.name}" version ${wf.def.version ?? 1} is also defined in ${first.source.file}`, "rename one of them or give it another version"));
+      issues.push(
+        issueAt(
+          wf.source,
+          "/name",
+          "error",
+          "duplicate-workflow",
+          `workflow "${wf.def.name}" version ${wf.def.version ?? 1} is also defined in ${first.source.file}`,
+          "rename one of them or give it another version",
+        ),
+      );
     } else seen.set(key, wf);
   }
   return sortIssues(issues);

@@ -11,6 +11,7 @@ export interface ExtractKeywordsInput {
   limit?: number;
 }
 
+// biome-ignore lint/complexity/noStaticOnlyClass: the example of a decorated static method
 export class Keywords {
   @workerTask({
     name: "extract_keywords",

@@ -52,9 +52,20 @@ test("updatePollingOptions raises concurrency under load (more tasks run at once
 
   workers.updatePollingOptions(name, { concurrency: 6 });
   const done = await waitAll(client, ids, 90_000);
-  assert.deepEqual(done.map((w) => w.status), ids.map(() => "COMPLETED"), "no task lost");
-  assert.deepEqual([...runs.keys()].sort((a, b) => a - b), ids.map((_, i) => i), "every task ran");
-  assert.ok([...runs.values()].every((n) => n === 1), "each task ran once");
+  assert.deepEqual(
+    done.map((w) => w.status),
+    ids.map(() => "COMPLETED"),
+    "no task lost",
+  );
+  assert.deepEqual(
+    [...runs.keys()].sort((a, b) => a - b),
+    ids.map((_, i) => i),
+    "every task ran",
+  );
+  assert.ok(
+    [...runs.values()].every((n) => n === 1),
+    "each task ran once",
+  );
   assert.equal(workers.stats().workers[name].maxInFlight, 6);
   assert.equal(finished.filter((s) => s === "COMPLETED").length, ids.length);
 

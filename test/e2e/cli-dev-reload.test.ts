@@ -20,7 +20,7 @@ const bin = path.join(repo, "cli/bin.js");
 const project = mkdtempSync(path.join(os.tmpdir(), "idflow-dev-reload-"));
 const children: Array<ReturnType<typeof spawn>> = [];
 after(() => {
-  children.forEach((c) => c.exitCode === null && c.kill("SIGKILL"));
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   rmSync(project, { recursive: true, force: true });
 });
 
@@ -56,7 +56,10 @@ function makeProject(task: string, wf: string): string {
   // the slugify_title example (copied below) has a dependency of its own (tasks/slugify_title/package.json)
   symlinkSync(path.join(repo, "node_modules/slugify"), path.join(project, "node_modules/slugify"), "dir");
   const src = readFileSync(path.join(repo, "tasks/text_stats/text_stats.ts"), "utf8");
-  assert.ok(src.includes('name: "text_stats"') && src.includes("return { words, sentences, characters, readingTimeMinutes };"), "the example changed: update this test");
+  assert.ok(
+    src.includes('name: "text_stats"') && src.includes("return { words, sentences, characters, readingTimeMinutes };"),
+    "the example changed: update this test",
+  );
   mkdirSync(path.join(project, "tasks/text_stats"), { recursive: true });
   const file = path.join(project, "tasks/text_stats/text_stats.ts");
   writeFileSync(file, src.replace('name: "text_stats"', `name: "${task}"`));
@@ -118,7 +121,10 @@ test("idflow dev reloads an edited task, keeps the last good version on a syntax
     await new Promise((r) => setTimeout(r, 100));
   }
   mark = err.length;
-  writeFileSync(file, original.replace("return { words, sentences, characters, readingTimeMinutes };", "return { words, sentences, characters, readingTimeMinutes: 43 };"));
+  writeFileSync(
+    file,
+    original.replace("return { words, sentences, characters, readingTimeMinutes };", "return { words, sentences, characters, readingTimeMinutes: 43 };"),
+  );
   await waitFor(/reloaded tasks\/text_stats \(generation 3\)/, "reload after the second edit", mark);
   assert.equal((await (await run("Fast one.")).done).output?.readingTimeMinutes, 43);
   const slowDone = await slow.done;
@@ -127,7 +133,10 @@ test("idflow dev reloads an edited task, keeps the last good version on a syntax
 
   // A syntax error: the last good version keeps running, and dev says where.
   mark = err.length;
-  writeFileSync(file, original.replace("return { words, sentences, characters, readingTimeMinutes };", "return { words, sentences, characters, readingTimeMinutes: 44 +};"));
+  writeFileSync(
+    file,
+    original.replace("return { words, sentences, characters, readingTimeMinutes };", "return { words, sentences, characters, readingTimeMinutes: 44 +};"),
+  );
   await waitFor(/no longer loads/, "the load error", mark);
   assert.match(err.slice(mark), /tasks\/text_stats no longer loads; the last good version keeps running/);
   assert.match(err.slice(mark), /tasks\/text_stats\/text_stats\.ts:\d+:\d+/, "the file and line of the syntax error");
@@ -136,12 +145,12 @@ test("idflow dev reloads an edited task, keeps the last good version on a syntax
   // A new folder is picked up (and its task definition uploaded).
   const second = uniqueName("dev_slug");
   mark = err.length;
-  mkdirSync(path.join(project, "tasks/slugify_title"));
+  mkdirSync(path.join(project, "tasks/shout"));
   writeFileSync(
-    path.join(project, "tasks/slugify_title/slugify_title.ts"),
-    readFileSync(path.join(repo, "tasks/slugify_title/slugify_title.ts"), "utf8").replace(/name: "slugify_title"/, `name: "${second}"`),
+    path.join(project, "tasks/shout/shout.ts"),
+    `import { workerTask } from "idflow";\nexport const shout = workerTask({ name: "${second}" })(async (input: { text: string }) => ({ text: input.text.toUpperCase() }));\n`,
   );
-  await waitFor(/loaded new tasks\/slugify_title/, "the new folder", mark);
+  await waitFor(/loaded new tasks\/shout/, "the new folder", mark);
   assert.ok(await client.getTaskDef(second), "the new worker's task definition was uploaded");
 
   // A changed workflow is validated and uploaded.
@@ -154,7 +163,12 @@ test("idflow dev reloads an edited task, keeps the last good version on a syntax
   assert.equal((await client.getWorkflowDef(wf, 1))?.description, "edited while idflow dev runs");
 
   const alive = await settled(() => workerProcesses().length === 2);
-  assert.ok(alive, `one worker process per task folder, the old generations exited: ${workerProcesses().map((p) => readFileSync(`/proc/${p}/cmdline`, "utf8")).join("; ")}`);
+  assert.ok(
+    alive,
+    `one worker process per task folder, the old generations exited: ${workerProcesses()
+      .map((p) => readFileSync(`/proc/${p}/cmdline`, "utf8"))
+      .join("; ")}`,
+  );
   dev.kill("SIGINT");
   assert.equal(await exited, 0, err);
   assert.match(err, /stopped\s*$/);

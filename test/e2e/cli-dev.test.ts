@@ -15,7 +15,9 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(repo, "cli/bin.js");
 const env = { ...process.env, IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-dev-")), NO_COLOR: "1" };
 const children: Array<ReturnType<typeof spawn>> = [];
-after(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+});
 
 test("idflow dev uploads the examples and runs the workers; workflow run --wait prints the output; SIGTERM exits 0", async () => {
   const url = testServerUrl();
@@ -55,7 +57,11 @@ test("idflow dev with an unreachable --server-url says so and exits 1 without st
 });
 
 test("workflow run refuses input that is not a JSON object, with exit 2", () => {
-  const r = spawnSync(process.execPath, [bin, "workflow", "run", "direct_task_workflow", "--input", "[1]", "--server-url", testServerUrl()], { cwd: repo, env, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [bin, "workflow", "run", "direct_task_workflow", "--input", "[1]", "--server-url", testServerUrl()], {
+    cwd: repo,
+    env,
+    encoding: "utf8",
+  });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--input must be a JSON object/);
 });

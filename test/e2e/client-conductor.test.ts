@@ -59,11 +59,20 @@ describe("ConductorClient against a real Conductor", () => {
     assert.equal(next.referenceTaskName, "second");
     assert.deepEqual(next.inputData, { m: 42 });
 
-    await client.updateTask({ taskId: next.taskId, workflowInstanceId: workflowId, workerId: "client-test", status: "COMPLETED", outputData: { result: "done" } });
+    await client.updateTask({
+      taskId: next.taskId,
+      workflowInstanceId: workflowId,
+      workerId: "client-test",
+      status: "COMPLETED",
+      outputData: { result: "done" },
+    });
     const wf = await client.getWorkflow(workflowId);
     assert.equal(wf.status, "COMPLETED");
     assert.deepEqual(wf.output, { result: "done" });
-    assert.deepEqual(wf.tasks?.map((t) => t.status), ["COMPLETED", "COMPLETED"]);
+    assert.deepEqual(
+      wf.tasks?.map((t) => t.status),
+      ["COMPLETED", "COMPLETED"],
+    );
     assert.deepEqual(await client.batchPoll(taskType, { count: 1, timeoutMs: 100 }), [], "nothing left to poll");
   });
 

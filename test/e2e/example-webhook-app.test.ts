@@ -26,19 +26,31 @@ test("the example app completes a WAIT task through its web hook", async () => {
     assert.equal(health.status, 200);
     assert.equal(((await health.json()) as { polling: boolean }).polling, true);
 
-    const started = await fetch(`${app.url}/approvals`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ item: "invoice 42" }) });
+    const started = await fetch(`${app.url}/approvals`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ item: "invoice 42" }),
+    });
     assert.equal(started.status, 201);
     const { workflowId } = (await started.json()) as { workflowId: string };
 
     // The worker in the app runs the first task; then the workflow waits for the hook.
-    await until(async () => (await conductor.getWorkflow(workflowId, true)).tasks?.some((t) => t.referenceTaskName === "approval" && t.status === "IN_PROGRESS") ?? false, 30_000, "the WAIT task");
+    await until(
+      async () => (await conductor.getWorkflow(workflowId, true)).tasks?.some((t) => t.referenceTaskName === "approval" && t.status === "IN_PROGRESS") ?? false,
+      30_000,
+      "the WAIT task",
+    );
     const early = await conductor.getWorkflow(workflowId, true);
     assert.equal(early.status, "RUNNING");
 
     const missing = await fetch(`${app.url}/hooks/approval/not-a-workflow`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     assert.equal(missing.status, 404);
 
-    const hook = await fetch(`${app.url}/hooks/approval/${workflowId}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ approved: true, by: "ada" }) });
+    const hook = await fetch(`${app.url}/hooks/approval/${workflowId}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ approved: true, by: "ada" }),
+    });
     assert.equal(hook.status, 200, await hook.clone().text());
     await until(async () => (await conductor.getWorkflow(workflowId, false)).status === "COMPLETED", 30_000, "the workflow to complete");
     const wf = await conductor.getWorkflow(workflowId, false);

@@ -62,7 +62,9 @@ describe("idflow worker exec (process, real Conductor)", () => {
       const ids = await Promise.all(runs.map((r) => startMany(client, r.wf, 3, { text: "one two  three\nfour" })));
       for (const [i, r] of runs.entries()) {
         const done = await waitAll(client, ids[i], 90_000).catch(async (err) => {
-          const states = await Promise.all(ids[i].map(async (id) => (await client.getWorkflow(id, true)).tasks?.map((t) => `${t.status} ${t.reasonForIncompletion ?? ""}`)));
+          const states = await Promise.all(
+            ids[i].map(async (id) => (await client.getWorkflow(id, true)).tasks?.map((t) => `${t.status} ${t.reasonForIncompletion ?? ""}`)),
+          );
           throw new Error(`${r.by}: ${(err as Error).message}; tasks: ${JSON.stringify(states)}\n${r.c.stderr()}`);
         });
         for (const w of done) {
@@ -72,9 +74,15 @@ describe("idflow worker exec (process, real Conductor)", () => {
       }
       const py = (await waitAll(client, ids[0]))[0].tasks![0];
       const logs = await client.getTaskLogs(py.taskId);
-      assert.ok(logs.some((l) => l.log === `counting words for task ${py.taskId}`), "the Python example's stderr is in the task's log");
+      assert.ok(
+        logs.some((l) => l.log === `counting words for task ${py.taskId}`),
+        "the Python example's stderr is in the task's log",
+      );
       const node = (await waitAll(client, ids[1]))[0].tasks![0];
-      assert.ok((await client.getTaskLogs(node.taskId)).some((l) => l.log === `task ${node.taskId}`), "the result's logs and TASK_ID reach Conductor");
+      assert.ok(
+        (await client.getTaskLogs(node.taskId)).some((l) => l.log === `task ${node.taskId}`),
+        "the result's logs and TASK_ID reach Conductor",
+      );
     } finally {
       for (const r of runs) r.c.child.kill("SIGTERM");
     }
@@ -88,13 +96,17 @@ describe("idflow worker exec (process, real Conductor)", () => {
     const c = cli(["worker", "exec", name, "--concurrency", "2", "--shutdown-grace", "3", "python3", "misbehave.py"], fixtures);
     const [napper] = await startMany(client, wf, 1, { do: "nap", bytes: 2 });
     const [sleeper] = await startMany(client, wf, 1, { do: "sleep", pidfile });
-    await until(() => {
-      try {
-        return readFileSync(pidfile, "utf8").split(" ").length === 2;
-      } catch {
-        return false;
-      }
-    }, 60_000, "the sleeper to start");
+    await until(
+      () => {
+        try {
+          return readFileSync(pidfile, "utf8").split(" ").length === 2;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      "the sleeper to start",
+    );
     const pids = readFileSync(pidfile, "utf8").split(" ").map(Number);
     c.child.kill("SIGTERM");
     assert.equal(await c.exit, 0, c.stderr());
@@ -127,7 +139,12 @@ describe("executable task folder with TypeScript tasks (real Conductor)", () => 
     const { upload } = await import("../../src/upload/upload.ts");
     const { discover } = await import("../../src/discovery/discover.ts");
     const loaded = await loadWorkflows(repoRoot);
-    await upload(client, { registrations: (await discover({ root: repoRoot })).registrations, workflows: loaded.workflows.filter((w) => w.def.name === "text_report"), root: repoRoot, workflowsOnly: true });
+    await upload(client, {
+      registrations: (await discover({ root: repoRoot })).registrations,
+      workflows: loaded.workflows.filter((w) => w.def.name === "text_report"),
+      root: repoRoot,
+      workflowsOnly: true,
+    });
     const c = cli(["worker", "start", "--all", "--upload", "--root", repoRoot]);
     try {
       await until(() => c.stderr().includes("started ") || c.child.exitCode !== null, 60_000, "workers to start");

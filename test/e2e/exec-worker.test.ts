@@ -45,7 +45,16 @@ describe("exec worker, one process per task (real Conductor)", () => {
     assert.equal(w.status, "COMPLETED");
     assert.deepEqual(
       { ...t.outputData, inputSize: undefined },
-      { TASK_TYPE: name, TASK_ID: t.taskId, WORKFLOW_ID: w.workflowId, EXECUTION_ID: w.workflowId, POLL_DOMAIN: null, CONDUCTOR_AUTH_SECRET: null, cwd: fixtures, inputSize: undefined },
+      {
+        TASK_TYPE: name,
+        TASK_ID: t.taskId,
+        WORKFLOW_ID: w.workflowId,
+        EXECUTION_ID: w.workflowId,
+        POLL_DOMAIN: null,
+        CONDUCTOR_AUTH_SECRET: null,
+        cwd: fixtures,
+        inputSize: undefined,
+      },
     );
   });
 
@@ -55,13 +64,19 @@ describe("exec worker, one process per task (real Conductor)", () => {
     assert.equal(t.status, "FAILED");
     assert.equal(t.reasonForIncompletion, "python3 misbehave.py exited with code 1; last stdout: partial output; last stderr: something broke");
     const logs = await client.getTaskLogs(t.taskId);
-    assert.ok(logs.some((l) => l.log === "something broke"), JSON.stringify(logs));
+    assert.ok(
+      logs.some((l) => l.log === "something broke"),
+      JSON.stringify(logs),
+    );
   });
 
   it("garbage on stdout is FAILED quoting the parse error and the output", async () => {
     const { t } = await one(wf, { do: "garbage" });
     assert.equal(t.status, "FAILED");
-    assert.match(String(t.reasonForIncompletion), /^python3 misbehave\.py printed invalid JSON on stdout \(.+\): print exactly one JSON object like .*; last stdout: this is not json \{$/);
+    assert.match(
+      String(t.reasonForIncompletion),
+      /^python3 misbehave\.py printed invalid JSON on stdout \(.+\): print exactly one JSON object like .*; last stdout: this is not json \{$/,
+    );
   });
 
   it("nothing on stdout, and an unknown status, are FAILED saying what is expected", async () => {
@@ -84,7 +99,10 @@ describe("exec worker, one process per task (real Conductor)", () => {
     assert.equal(t.reasonForIncompletion, "bad input: no text");
     assert.deepEqual(t.outputData, { field: "text" });
     const logs = await client.getTaskLogs(t.taskId);
-    assert.deepEqual(logs.map((l) => l.log), ["checked the input"]);
+    assert.deepEqual(
+      logs.map((l) => l.log),
+      ["checked the input"],
+    );
   });
 
   it("FAILED is retried by Conductor; IN_PROGRESS is called back and then completes", async () => {
@@ -93,7 +111,13 @@ describe("exec worker, one process per task (real Conductor)", () => {
     await worker(rname, spec("python3", ["misbehave.py"]));
     const failed = await one(rwf, { do: "failed" });
     assert.equal(failed.w.status, "FAILED");
-    assert.deepEqual(failed.w.tasks!.map((t) => [t.status, t.reasonForIncompletion]), [["FAILED", "try again later"], ["FAILED", "try again later"]]);
+    assert.deepEqual(
+      failed.w.tasks!.map((t) => [t.status, t.reasonForIncompletion]),
+      [
+        ["FAILED", "try again later"],
+        ["FAILED", "try again later"],
+      ],
+    );
     const cb = await one(rwf, { do: "in_progress" });
     assert.equal(cb.w.status, "COMPLETED");
     assert.equal((cb.t.outputData as { step: number }).step, 2);
@@ -163,7 +187,10 @@ describe("exec worker, persistent JSON-lines mode (real Conductor)", () => {
 
     const crash = await one(wf, { do: "crash" });
     assert.equal(crash.t.status, "FAILED");
-    assert.match(String(crash.t.reasonForIncompletion), /^python3 misbehave_lines\.py \(persistent\) exited with code 3 while running the task; a new process takes the next task; last stderr: pid \d+ serving task 3$/);
+    assert.match(
+      String(crash.t.reasonForIncompletion),
+      /^python3 misbehave_lines\.py \(persistent\) exited with code 3 while running the task; a new process takes the next task; last stderr: pid \d+ serving task 3$/,
+    );
     assert.ok(gone(oa.pid));
 
     const c = await one(wf, {});
@@ -177,7 +204,10 @@ describe("exec worker, persistent JSON-lines mode (real Conductor)", () => {
     assert.match(String(garbage.t.reasonForIncompletion), /answered garbage while running the task: "garbage, not json" is not JSON/);
     await until(() => gone(oc.pid), 10_000, "the garbage process to be killed");
     const logs = await client.getTaskLogs(garbage.t.taskId);
-    assert.ok(logs.some((l) => l.log === `pid ${oc.pid} serving task 2`), "stderr went to the task's log");
+    assert.ok(
+      logs.some((l) => l.log === `pid ${oc.pid} serving task 2`),
+      "stderr went to the task's log",
+    );
 
     const wrong = await one(wf, { do: "wrong_id" });
     assert.equal(wrong.t.status, "FAILED");

@@ -49,11 +49,15 @@ describe("worker metrics and health (real Conductor)", () => {
       stateDir: tempStateDir(),
       handleSignals: false,
       registrations: [
-        reg(name, async (input: { n: number }, ctx) => {
-          if (input.n % 3 === 0 && ctx.retryCount === 0) throw new Error(`flaky ${input.n}`); // fails once, retried, completes
-          if (input.n % 3 === 1) throw new TerminalError(`bad ${input.n}`); // fails, never retried
-          return { n: input.n };
-        }, { concurrency: 3, pollIntervalMs: 50 }),
+        reg(
+          name,
+          async (input: { n: number }, ctx) => {
+            if (input.n % 3 === 0 && ctx.retryCount === 0) throw new Error(`flaky ${input.n}`); // fails once, retried, completes
+            if (input.n % 3 === 1) throw new TerminalError(`bad ${input.n}`); // fails, never retried
+            return { n: input.n };
+          },
+          { concurrency: 3, pollIntervalMs: 50 },
+        ),
       ],
     });
     cleanup.push(() => run.stop());
@@ -87,7 +91,11 @@ describe("worker metrics and health (real Conductor)", () => {
     assert.equal(v(`task_update_time_seconds_count{taskType="${name}",status="SUCCESS"}`), attempts.length, "every update is timed");
     const polls = v(`task_poll_total{taskType="${name}"}`)!;
     assert.ok(polls >= 1);
-    assert.equal(polls, (v(`idflow_task_poll_outcome_total{taskType="${name}",outcome="tasks"}`) ?? 0) + (v(`idflow_task_poll_outcome_total{taskType="${name}",outcome="empty"}`) ?? 0));
+    assert.equal(
+      polls,
+      (v(`idflow_task_poll_outcome_total{taskType="${name}",outcome="tasks"}`) ?? 0) +
+        (v(`idflow_task_poll_outcome_total{taskType="${name}",outcome="empty"}`) ?? 0),
+    );
     assert.equal(v(`active_workers{taskType="${name}"}`), 0);
     assert.equal(v(`idflow_worker_free_slots{taskType="${name}"}`), 3);
     assert.equal(v("idflow_result_backlog"), 0);
@@ -118,7 +126,16 @@ describe("worker metrics and health (real Conductor)", () => {
       handleSignals: false,
       shutdownGraceMs: 20_000,
       backoff: { baseMs: 50, capMs: 200 },
-      registrations: [reg(name, async () => (await gate, { ok: true }), { pollIntervalMs: 50, pollTimeoutMs: 200 })],
+      registrations: [
+        reg(
+          name,
+          async () => {
+            await gate;
+            return { ok: true };
+          },
+          { pollIntervalMs: 50, pollTimeoutMs: 200 },
+        ),
+      ],
     });
     let stopped = false;
     cleanup.push(async () => {
@@ -169,10 +186,14 @@ describe("worker metrics and health (real Conductor)", () => {
     const project = path.resolve(here, "../fixtures/runtime/project");
     let out = "";
     let err = "";
-    const child = spawn(process.execPath, [bin, "worker", "start", "--all", "--root", project, "--server-url", testServerUrl(), "--metrics-port", "0", "--json", "--log-format", "json"], {
-      env: { ...process.env, RT_SLOW_TASK_NAME: name, IDFLOW_STATE_DIR: tempStateDir() },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, "worker", "start", "--all", "--root", project, "--server-url", testServerUrl(), "--metrics-port", "0", "--json", "--log-format", "json"],
+      {
+        env: { ...process.env, RT_SLOW_TASK_NAME: name, IDFLOW_STATE_DIR: tempStateDir() },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
     const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -214,7 +235,11 @@ describe("worker metrics and health (real Conductor)", () => {
     await until(async () => (await getJson(`${base}/health/ready`)).status === 200, 15_000, "ready");
     const ids = await startMany(client, wf, 2);
     await waitAll(client, ids, 30_000);
-    await until(async () => value(await (await fetch(workers.metricsUrl!)).text(), `idflow_task_results_total{taskType="${name}",status="COMPLETED"}`) === 2, 10_000, "two completions counted");
+    await until(
+      async () => value(await (await fetch(workers.metricsUrl!)).text(), `idflow_task_results_total{taskType="${name}",status="COMPLETED"}`) === 2,
+      10_000,
+      "two completions counted",
+    );
     assert.equal(value(await own.text(), `idflow_task_results_total{taskType="${name}",status="COMPLETED"}`), 2);
     assert.equal(value(await own.text(), `idflow_worker_concurrency{taskType="${name}"}`), 1);
     own.close();

@@ -49,7 +49,8 @@ const workflow = uniqueName("adopt_wf");
 describe("idflow as an npm package in a project of one's own (real Conductor)", () => {
   let tarball = "";
   const app = path.join(tmp, "my-workers");
-  const idflow = (args: string[], timeoutMs?: number) => run(path.join(app, "node_modules", ".bin", "idflow"), [...args, "--server-url", testServerUrl()], app, timeoutMs);
+  const idflow = (args: string[], timeoutMs?: number) =>
+    run(path.join(app, "node_modules", ".bin", "idflow"), [...args, "--server-url", testServerUrl()], app, timeoutMs);
 
   it("npm pack: a built package with no tests, fixtures, benchmarks or sources", async () => {
     const r = await npm(["pack", "--json", "--pack-destination", tmp], repo);
@@ -57,24 +58,51 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[];
     tarball = path.join(tmp, info!.filename);
     const files = info!.files.map((f) => f.path);
-    for (const needed of ["package.json", "README.md", "cli/bin.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/index.js.map", "dist/cli/main.js", "dist/src/runtime/thread-boot.mjs"]) {
+    for (const needed of [
+      "package.json",
+      "README.md",
+      "cli/bin.js",
+      "dist/src/index.js",
+      "dist/src/index.d.ts",
+      "dist/src/index.js.map",
+      "dist/cli/main.js",
+      "dist/src/runtime/thread-boot.mjs",
+      "dist/src/dev/folder-boot.mjs",
+      "schema/idflow.config.schema.json",
+    ]) {
       assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
     }
-    const stray = files.filter((f) => /^(test|bench|tasks|workflows|\.ci|scripts|docs)\//.test(f) || /(^|\/)fixtures\//.test(f) || /\.test\.[cm]?[jt]s$/.test(f) || (/\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f)));
+    const stray = files.filter(
+      (f) =>
+        /^(test|bench|tasks|workflows|\.ci|scripts|docs)\//.test(f) ||
+        /(^|\/)fixtures\//.test(f) ||
+        /\.test\.[cm]?[jt]s$/.test(f) ||
+        (/\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f)),
+    );
     assert.deepEqual(stray, [], "files users never run are in the tarball");
     const pkg = JSON.parse(readFileSync(path.join(repo, "package.json"), "utf8"));
     assert.equal(pkg.exports["."].types, "./dist/src/index.d.ts");
     assert.equal(pkg.exports["."].import, "./dist/src/index.js");
     const map = JSON.parse(readFileSync(path.join(repo, "dist/src/index.js.map"), "utf8"));
     assert.deepEqual(map.sources, ["../../src/index.ts"], "source maps point back at src/");
-    process.stderr.write(`# tarball ${info!.filename}: ${(info!.size / 1024).toFixed(1)} kB packed, ${(info!.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files\n`);
+    process.stderr.write(
+      `# tarball ${info!.filename}: ${(info!.size / 1024).toFixed(1)} kB packed, ${(info!.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files\n`,
+    );
   });
 
   it("idflow init scaffolds a fresh project from the packed package", async () => {
     const r = await run("npm", ["exec", "--yes", `--package=${tarball}`, "--prefer-offline", "--", "idflow", "init", "my-workers", "--json"], tmp);
     ok(r, "idflow init");
     const res = JSON.parse(r.stdout) as { created: string[]; kept: string[]; added: string[] };
-    assert.deepEqual(res.created.sort(), [".gitignore", "README.md", "package.json", "tasks/hello/hello.test.ts", "tasks/hello/hello.ts", "tsconfig.json", "workflows/hello_workflow/hello_workflow.json"]);
+    assert.deepEqual(res.created.sort(), [
+      ".gitignore",
+      "README.md",
+      "package.json",
+      "tasks/hello/hello.test.ts",
+      "tasks/hello/hello.ts",
+      "tsconfig.json",
+      "workflows/hello_workflow/hello_workflow.json",
+    ]);
     const tsconfig = readFileSync(path.join(app, "tsconfig.json"), "utf8");
     for (const flag of ["strict", "exactOptionalPropertyTypes", "noUncheckedIndexedAccess"]) assert.match(tsconfig, new RegExp(`"${flag}": true`));
     assert.match(tsconfig, /TC39 standard decorators/);
@@ -98,7 +126,10 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
   it("a task folder with its own package.json: named while its dependency is missing, loaded once installed", async () => {
     const dir = path.join(app, "tasks", depsTask);
     mkdirSync(dir);
-    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `@tasks/${depsTask}`, private: true, type: "module", dependencies: { slugify: "^1.6.9" } }, null, 2));
+    writeFileSync(
+      path.join(dir, "package.json"),
+      JSON.stringify({ name: `@tasks/${depsTask}`, private: true, type: "module", dependencies: { slugify: "^1.6.9" } }, null, 2),
+    );
     writeFileSync(
       path.join(dir, `${depsTask}.ts`),
       `import { workerTask } from "idflow";\nimport slugify from "slugify";\n\nexport const slug = workerTask({ name: "${depsTask}" })(async (input: { text?: string }) => ({ slug: slugify(input.text ?? "", { lower: true, strict: true }) }));\n`,
@@ -106,7 +137,10 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     const before = await idflow(["worker", "list", "--json"]);
     assert.equal(before.code, 1, before.stderr);
     const listed = JSON.parse(before.stdout) as { errors: { folder: string; message: string }[] };
-    assert.deepEqual(listed.errors.map((e) => e.folder), [`tasks/${depsTask}`]);
+    assert.deepEqual(
+      listed.errors.map((e) => e.folder),
+      [`tasks/${depsTask}`],
+    );
     assert.match(listed.errors[0]!.message, /dependencies not installed: slugify: run `npm install` at the project root/);
     ok(await npm(["install"], app), "npm install (workspaces)");
     const after = await idflow(["worker", "list", "--json"]);
@@ -148,7 +182,11 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     ok(await idflow(["worker", "upload"]), "worker upload");
 
     let err = "";
-    const worker = spawn(path.join(app, "node_modules", ".bin", "idflow"), ["worker", "start", "--all", "--server-url", testServerUrl(), "--log-format", "json"], { cwd: app, env: userEnv, stdio: ["ignore", "ignore", "pipe"] });
+    const worker = spawn(
+      path.join(app, "node_modules", ".bin", "idflow"),
+      ["worker", "start", "--all", "--server-url", testServerUrl(), "--log-format", "json"],
+      { cwd: app, env: userEnv, stdio: ["ignore", "ignore", "pipe"] },
+    );
     worker.stderr!.on("data", (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => worker.on("exit", (code) => resolve(code)));
     try {
@@ -166,7 +204,11 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
 
   it("idflow dev suggests runs of this project's workflows only", async () => {
     let err = "";
-    const dev = spawn(path.join(app, "node_modules", ".bin", "idflow"), ["dev", "--server-url", testServerUrl()], { cwd: app, env: userEnv, stdio: ["ignore", "ignore", "pipe"] });
+    const dev = spawn(path.join(app, "node_modules", ".bin", "idflow"), ["dev", "--server-url", testServerUrl()], {
+      cwd: app,
+      env: userEnv,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     dev.stderr!.on("data", (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => dev.on("exit", (code) => resolve(code)));
     try {
@@ -180,10 +222,13 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     }
     assert.equal(await exited, 0, err);
     const suggested = [...err.matchAll(/npx idflow workflow run (\S+) --input '([^']*)' --wait/g)].map((m) => [m[1], JSON.parse(m[2]!)]);
-    assert.deepEqual(suggested.sort(), [
-      ["hello_workflow", { text: "Conductor schedules. Workers poll for tasks. Workers report results." }],
-      [workflow, { text: "Conductor schedules. Workers poll for tasks. Workers report results." }],
-    ].sort());
+    assert.deepEqual(
+      suggested.sort(),
+      [
+        ["hello_workflow", { text: "Conductor schedules. Workers poll for tasks. Workers report results." }],
+        [workflow, { text: "Conductor schedules. Workers poll for tasks. Workers report results." }],
+      ].sort(),
+    );
   });
 
   it("idflow init on the existing project adds only what is missing, and says so", async () => {

@@ -37,7 +37,14 @@ async function define(c: ConductorClient, name: string, def: Partial<TaskDef>): 
       version: 1,
       schemaVersion: 2,
       ownerEmail: "test@idflow.dev",
-      tasks: [{ name, taskReferenceName: "t", type: "SIMPLE", inputParameters: { count: "${workflow.input.count}", size: "${workflow.input.size}", batchMs: "${workflow.input.batchMs}" } }],
+      tasks: [
+        {
+          name,
+          taskReferenceName: "t",
+          type: "SIMPLE",
+          inputParameters: { count: "${workflow.input.count}", size: "${workflow.input.size}", batchMs: "${workflow.input.batchMs}" },
+        },
+      ],
     },
   ]);
   assert.deepEqual(res.bulkErrorResults ?? {}, {});
@@ -61,7 +68,11 @@ function assertTiles(p: BatchProgress, count: number): void {
   assert.equal(p.attempts[0].from, 0);
   for (let i = 1; i < p.attempts.length; i++) assert.equal(p.attempts[i].from, p.attempts[i - 1].to, `attempt ${i} starts where ${i - 1} stopped`);
   assert.equal(p.attempts.at(-1)!.to, count);
-  assert.equal(p.attempts.reduce((n, a) => n + (a.to - a.from), 0), count, "no item twice, none missing");
+  assert.equal(
+    p.attempts.reduce((n, a) => n + (a.to - a.from), 0),
+    count,
+    "no item twice, none missing",
+  );
 }
 
 describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () => {
@@ -74,13 +85,17 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const first = startWorkerProcess(name, sideEffects);
     let taskId = "";
     // Kill it once its checkpoint on the server says 400 items are done.
-    await until(async () => {
-      const t = (await client.getWorkflow(id, true)).tasks?.[0];
-      if (!t) return false;
-      taskId = t.taskId;
-      const done = (t.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone ?? 0;
-      return done >= 400;
-    }, 90_000, "400 items checkpointed");
+    await until(
+      async () => {
+        const t = (await client.getWorkflow(id, true)).tasks?.[0];
+        if (!t) return false;
+        taskId = t.taskId;
+        const done = (t.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone ?? 0;
+        return done >= 400;
+      },
+      90_000,
+      "400 items checkpointed",
+    );
     first.child.kill("SIGKILL");
     await first.exit;
     const killedAt = (await client.getTask(taskId))!;
@@ -99,12 +114,21 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
       assert.ok(isBatchProgress(p), JSON.stringify(out).slice(0, 500));
       assert.equal(p.attempts.length, 2);
       assert.equal(p.attempts[1].from, savedBeforeKill, "the second attempt began at the last checkpoint the first one saved");
-      assert.deepEqual(p.attempts.map((a) => [a.taskId, a.pollCount]), [[taskId, 1], [taskId, 2]]);
+      assert.deepEqual(
+        p.attempts.map((a) => [a.taskId, a.pollCount]),
+        [
+          [taskId, 1],
+          [taskId, 2],
+        ],
+      );
       assertTiles(p, 1000);
       assert.equal(p.done, 100);
 
       // The side effects: every item done; a repeat only in the one batch that was in flight at the kill.
-      const lines = readFileSync(sideEffects, "utf8").trim().split("\n").map((l) => l.split(" ").map(Number));
+      const lines = readFileSync(sideEffects, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ").map(Number));
       const times = new Map<number, number>();
       for (const [, item] of lines) times.set(item, (times.get(item) ?? 0) + 1);
       for (let i = 0; i < 1000; i++) assert.ok(times.has(i), `item ${i} was done`);
@@ -121,15 +145,31 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const name = uniqueName("ck_grace");
     const wf = await define(client, name, { responseTimeoutSeconds: 30, retryCount: 1 });
     const work = async (input: { count: number; size: number; batchMs: number }, ctx: TaskContext) => {
-      for await (const _b of ctx.batches(Array.from({ length: input.count }, (_, i) => i), input.size)) {
+      for await (const _b of ctx.batches(
+        Array.from({ length: input.count }, (_, i) => i),
+        input.size,
+      )) {
         await sleep(input.batchMs, undefined, { signal: ctx.signal });
       }
       return { retryCount: ctx.retryCount };
     };
     const id = await client.startWorkflow(wf, { count: 200, size: 5, batchMs: 100 });
     const stateDir = tempStateDir();
-    const run1 = await runWorkers({ client, registrations: [reg(name, work, { checkpointIntervalMs: 500 })], stateDir, logger: testLogger(), handleSignals: false, shutdownGraceMs: 200, overrides: { pollTimeoutMs: 200 } });
-    await until(async () => ((await client.getWorkflow(id, true)).tasks?.[0]?.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone! >= 20, 30_000, "20 items checkpointed");
+    const run1 = await runWorkers({
+      client,
+      registrations: [reg(name, work, { checkpointIntervalMs: 500 })],
+      stateDir,
+      logger: testLogger(),
+      handleSignals: false,
+      shutdownGraceMs: 200,
+      overrides: { pollTimeoutMs: 200 },
+    });
+    await until(
+      async () =>
+        (((await client.getWorkflow(id, true)).tasks?.[0]?.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone ?? 0) >= 20,
+      30_000,
+      "20 items checkpointed",
+    );
     const summary = await run1.stop();
     assert.equal(summary.aborted, 1);
     const failed = (await client.getWorkflow(id, true)).tasks![0];
@@ -138,7 +178,14 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const carried = (failed.outputData!.checkpoint as { state: BatchProgress }).state;
     assert.ok(carried.itemsDone >= 20 && carried.itemsDone < 200, "the FAILED result carries the latest checkpoint");
 
-    const run2 = await runWorkers({ client, registrations: [reg(name, work)], stateDir, logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    const run2 = await runWorkers({
+      client,
+      registrations: [reg(name, work)],
+      stateDir,
+      logger: testLogger(),
+      handleSignals: false,
+      overrides: { pollTimeoutMs: 200 },
+    });
     try {
       const w = await waitForWorkflow(client, id, { timeoutMs: 60_000, includeTasks: true });
       assert.equal(w.status, "COMPLETED", w.reasonForIncompletion);
@@ -147,7 +194,13 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
       const p = retry.outputData!.batches;
       assert.ok(isBatchProgress(p));
       assert.equal(p.attempts.length, 2);
-      assert.deepEqual(p.attempts.map((a) => [a.taskId, a.retryCount]), [[failed.taskId, 0], [retry.taskId, 1]]);
+      assert.deepEqual(
+        p.attempts.map((a) => [a.taskId, a.retryCount]),
+        [
+          [failed.taskId, 0],
+          [retry.taskId, 1],
+        ],
+      );
       assert.equal(p.attempts[1].from, carried.itemsDone, "the retry began where the failed attempt's checkpoint said");
       assertTiles(p, 200);
     } finally {
@@ -163,7 +216,14 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const registration = found.registrations.find((r) => r.name === name);
     assert.ok(registration, JSON.stringify(found.errors));
     const wf = await define(client, name, { responseTimeoutSeconds: 30, retryCount: 1 });
-    const run = await runWorkers({ client, registrations: [registration], stateDir: tempStateDir(), logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    const run = await runWorkers({
+      client,
+      registrations: [registration],
+      stateDir: tempStateDir(),
+      logger: testLogger(),
+      handleSignals: false,
+      overrides: { pollTimeoutMs: 200 },
+    });
     try {
       const id = await client.startWorkflow(wf, {});
       const w = await waitForWorkflow(client, id, { timeoutMs: 60_000, includeTasks: true });
@@ -204,7 +264,14 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
       ended();
       return { finished: true };
     };
-    const run = await runWorkers({ client, registrations: [reg(name, work)], stateDir: tempStateDir(), logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    const run = await runWorkers({
+      client,
+      registrations: [reg(name, work)],
+      stateDir: tempStateDir(),
+      logger: testLogger(),
+      handleSignals: false,
+      overrides: { pollTimeoutMs: 200 },
+    });
     try {
       const id = await client.startWorkflow(wf, {});
       const pid = await childPid;
@@ -230,13 +297,28 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const pidFile = path.join(root, "sleep.pid");
     mkdirSync(path.join(root, "tasks", name), { recursive: true });
     // The program starts a grandchild and waits on it: the process-group kill must reach both.
-    const manifest = { name, command: "sh", args: ["-c", `sleep 300 & echo $! > '${pidFile}'; wait`], mode: "process", leaseExtend: true, responseTimeoutSeconds: 4, retryCount: 0 };
+    const manifest = {
+      name,
+      command: "sh",
+      args: ["-c", `sleep 300 & echo $! > '${pidFile}'; wait`],
+      mode: "process",
+      leaseExtend: true,
+      responseTimeoutSeconds: 4,
+      retryCount: 0,
+    };
     writeFileSync(path.join(root, "tasks", name, "task.json"), JSON.stringify(manifest));
     const found = await discover({ root });
     const registration = found.registrations.find((r) => r.name === name);
     assert.ok(registration, JSON.stringify(found.errors));
     const wf = await define(client, name, { responseTimeoutSeconds: 4, retryCount: 0 });
-    const run = await runWorkers({ client, registrations: [registration], stateDir: tempStateDir(), logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    const run = await runWorkers({
+      client,
+      registrations: [registration],
+      stateDir: tempStateDir(),
+      logger: testLogger(),
+      handleSignals: false,
+      overrides: { pollTimeoutMs: 200 },
+    });
     try {
       const id = await client.startWorkflow(wf, {});
       await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 30_000, "the program to start");
@@ -268,7 +350,14 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
           resolve({ stopped: true });
         });
       });
-    const run = await runWorkers({ client, registrations: [reg(name, work, { leaseExtend: true })], stateDir: tempStateDir(), logger: testLogger(), handleSignals: false, overrides: { pollTimeoutMs: 200 } });
+    const run = await runWorkers({
+      client,
+      registrations: [reg(name, work, { leaseExtend: true })],
+      stateDir: tempStateDir(),
+      logger: testLogger(),
+      handleSignals: false,
+      overrides: { pollTimeoutMs: 200 },
+    });
     try {
       const id = await client.startWorkflow(wf, {});
       await isRunning;
@@ -286,11 +375,16 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
   });
 });
 
+/** True while the process runs (a zombie waiting for its reaper counts as stopped). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
   }
 }

@@ -15,10 +15,14 @@ after(() => client.close());
 
 function startCli(taskName: string, args: string[]): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
   let err = "";
-  const child = spawn(process.execPath, [bin, "worker", "start", "--all", "--root", project, "--server-url", testServerUrl(), "--log-format", "json", "--log-level", "debug", ...args], {
-    env: { ...process.env, RT_SLOW_TASK_NAME: taskName, IDFLOW_STATE_DIR: tempStateDir() },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, "worker", "start", "--all", "--root", project, "--server-url", testServerUrl(), "--log-format", "json", "--log-level", "debug", ...args],
+    {
+      env: { ...process.env, RT_SLOW_TASK_NAME: taskName, IDFLOW_STATE_DIR: tempStateDir() },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   child.stderr!.on("data", (d) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, exit, stderr: () => err };
@@ -34,18 +38,30 @@ describe("idflow worker start (process, real Conductor)", () => {
     const { discover } = await import("../../src/discovery/discover.ts");
     const { waitForWorkflow } = await import("../../src/conductor/wait.ts");
     const loaded = await loadWorkflows(repoRoot);
-    await upload(client, { registrations: (await discover({ root: repoRoot })).registrations, workflows: loaded.workflows, root: repoRoot, workflowsOnly: true });
-    let err = "";
-    const child = spawn(process.execPath, [bin, "worker", "start", "--all", "--upload", "--root", repoRoot, "--server-url", testServerUrl(), "--log-format", "json"], {
-      env: { ...process.env, IDFLOW_STATE_DIR: tempStateDir() },
-      stdio: ["ignore", "pipe", "pipe"],
+    await upload(client, {
+      registrations: (await discover({ root: repoRoot })).registrations,
+      workflows: loaded.workflows,
+      root: repoRoot,
+      workflowsOnly: true,
     });
+    let err = "";
+    const child = spawn(
+      process.execPath,
+      [bin, "worker", "start", "--all", "--upload", "--root", repoRoot, "--server-url", testServerUrl(), "--log-format", "json"],
+      {
+        env: { ...process.env, IDFLOW_STATE_DIR: tempStateDir() },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     child.stderr!.on("data", (d) => (err += d));
     const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     try {
       await until(() => err.includes("started "), 30_000, "workers to start");
       const a = await client.startWorkflow("direct_task_workflow", { text: "Workers poll. Conductor schedules." });
-      const b = await client.startWorkflow("research_blog_post_ideas", { topic: "Conductor workers", text: "Workers poll tasks. Conductor schedules them. TypeScript workers are pleasant." });
+      const b = await client.startWorkflow("research_blog_post_ideas", {
+        topic: "Conductor workers",
+        text: "Workers poll tasks. Conductor schedules them. TypeScript workers are pleasant.",
+      });
       for (const id of [a, b]) {
         const w = await waitForWorkflow(client, id, { timeoutMs: 60_000 });
         assert.equal(w.status, "COMPLETED", `${w.workflowName ?? w.workflowType}: ${w.reasonForIncompletion ?? ""}`);

@@ -33,10 +33,14 @@ interface Cli {
 /** `cli/bin.js worker start --all` run as the process itself (no node/npx in front: the bin's shebang). */
 function startCli(serverUrl: string, stateDir: string, env: Record<string, string>, args: string[] = []): Cli {
   let err = "";
-  const child = spawn(bin, ["worker", "start", "--all", "--root", project, "--server-url", serverUrl, "--log-format", "json", "--log-level", "debug", ...args], {
-    env: { ...process.env, IDFLOW_STATE_DIR: stateDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    bin,
+    ["worker", "start", "--all", "--root", project, "--server-url", serverUrl, "--log-format", "json", "--log-level", "debug", ...args],
+    {
+      env: { ...process.env, IDFLOW_STATE_DIR: stateDir, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   child.stderr!.on("data", (d) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? -1 : null))));
   return { child, exit, stderr: () => err };
@@ -54,7 +58,12 @@ async function proxy(target: string): Promise<{ url: string; cut: () => void; cl
     const s = net.connect(Number(u.port), u.hostname);
     sockets.add(c).add(s);
     c.pipe(s).pipe(c);
-    const drop = () => (c.destroy(), s.destroy(), sockets.delete(c), sockets.delete(s));
+    const drop = () => {
+      c.destroy();
+      s.destroy();
+      sockets.delete(c);
+      sockets.delete(s);
+    };
     c.on("error", drop).on("close", drop);
     s.on("error", drop).on("close", drop);
   });
@@ -104,9 +113,10 @@ describe("worker process: nothing lost when it dies or stops (real Conductor)", 
       await p.close();
     }
     assert.equal(await first.exit, -1, "killed");
-    for (const w of await Promise.all(ids.map((id) => client.getWorkflow(id, true)))) assert.equal(w.tasks?.[0].status, "IN_PROGRESS", "nothing delivered before the kill");
+    for (const w of await Promise.all(ids.map((id) => client.getWorkflow(id, true))))
+      assert.equal(w.tasks?.[0].status, "IN_PROGRESS", "nothing delivered before the kill");
     const second = startCli(testServerUrl(), stateDir, { RT_SLOW_TASK_NAME: name });
-    let outputs;
+    let outputs: Awaited<ReturnType<typeof assertOneAttemptEach>>;
     try {
       outputs = await assertOneAttemptEach(ids);
     } finally {
@@ -128,7 +138,11 @@ describe("worker process: nothing lost when it dies or stops (real Conductor)", 
       cli.child.kill("SIGSTOP");
       ids = await startMany(client, wf, 1, { ms: 10 });
       // The open long poll hands the task out while the process is stopped.
-      await until(async () => (await client.getWorkflow(ids[0], true)).tasks?.[0]?.status === "IN_PROGRESS", 15_000, "the server to hand the task to the stopped worker");
+      await until(
+        async () => (await client.getWorkflow(ids[0], true)).tasks?.[0]?.status === "IN_PROGRESS",
+        15_000,
+        "the server to hand the task to the stopped worker",
+      );
       await delay(20_000);
       cli.child.kill("SIGCONT");
       const [out] = await assertOneAttemptEach(ids);
@@ -147,7 +161,13 @@ describe("worker process: nothing lost when it dies or stops (real Conductor)", 
     await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 600 });
     const wf = `${name}_mode_wf`;
     await client.upsertWorkflowDefs([
-      { name: wf, version: 1, schemaVersion: 2, ownerEmail: "test@idflow.dev", tasks: [{ name, taskReferenceName: "t", type: "SIMPLE", inputParameters: { mode: "${workflow.input.mode}" } }] },
+      {
+        name: wf,
+        version: 1,
+        schemaVersion: 2,
+        ownerEmail: "test@idflow.dev",
+        tasks: [{ name, taskReferenceName: "t", type: "SIMPLE", inputParameters: { mode: "${workflow.input.mode}" } }],
+      },
     ]);
     const cli = startCli(testServerUrl(), tempStateDir(), { RT_STRAY_TASK_NAME: name, RT_SLOW_TASK_NAME: uniqueName("rt_unused") });
     try {

@@ -38,7 +38,10 @@ describe("runtime execution (real Conductor)", () => {
       assert.deepEqual(w.tasks?.[0].outputData, { doubled: i * 2, sameCtx: true });
     }
     const logs = await client.getTaskLogs(done[1].tasks![0].taskId);
-    assert.ok(logs.some((l) => l.log === "doubling 1"), JSON.stringify(logs));
+    assert.ok(
+      logs.some((l) => l.log === "doubling 1"),
+      JSON.stringify(logs),
+    );
   });
 
   it("retries a failing task per its definition; the workflow completes on a later try", async () => {
@@ -58,13 +61,20 @@ describe("runtime execution (real Conductor)", () => {
     assert.equal(w.tasks?.[0].reasonForIncompletion, "flaky on try 0");
     assert.deepEqual(w.tasks?.[2].outputData, { try: 2 });
     const logs = await client.getTaskLogs(w.tasks![0].taskId);
-    assert.ok(logs.some((l) => l.log.includes("Error: flaky on try 0")), "the stack is in the task log");
+    assert.ok(
+      logs.some((l) => l.log.includes("Error: flaky on try 0")),
+      "the stack is in the task log",
+    );
   });
 
   it("a TerminalError fails the workflow without a retry", async () => {
     const name = uniqueName("rt_term");
     const wf = await defineTaskAndWorkflow(client, name, { retryCount: 3 });
-    await run([reg(name, async () => { throw new TerminalError("bad input", { output: { field: "n" } }); })]);
+    await run([
+      reg(name, async () => {
+        throw new TerminalError("bad input", { output: { field: "n" } });
+      }),
+    ]);
     const [id] = await startMany(client, wf, 1);
     const [w] = await waitAll(client, [id], 30_000);
     assert.equal(w.status, "FAILED");

@@ -53,9 +53,21 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
     const run = await runWorkers({
       client,
       stateDir: tempStateDir(),
-      handleSignals: false, logger: testLogger(),
+      handleSignals: false,
+      logger: testLogger(),
       backoff: { baseMs: 100, capMs: 1000 },
-      registrations: [reg(name, async (i: { n: number }, ctx) => (await delay(400), ran++, ranIds.add(ctx.taskId), { n: i.n }), { concurrency: 5 })],
+      registrations: [
+        reg(
+          name,
+          async (i: { n: number }, ctx) => {
+            await delay(400);
+            ran++;
+            ranIds.add(ctx.taskId);
+            return { n: i.n };
+          },
+          { concurrency: 5 },
+        ),
+      ],
     });
     const lastAnswerOk = new Map<string, boolean>();
     run.events.on("delivery:attempt", (e) => lastAnswerOk.set(e.taskId, e.ok));
@@ -64,13 +76,16 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
     await until(() => run.stats().delivery.backlog > 0, 10_000, "results waiting while the server is down");
     await delay(1000);
     await boot();
-    let done;
+    let done: Awaited<ReturnType<typeof waitAll>>;
     try {
       done = await waitAll(client, ids, 90_000);
     } finally {
       await run.stop();
     }
-    assert.deepEqual(done.map((w) => w.status), ids.map(() => "COMPLETED"));
+    assert.deepEqual(
+      done.map((w) => w.status),
+      ids.map(() => "COMPLETED"),
+    );
     // Every result this worker computed reached the server: its last answer was a success and the
     // task is COMPLETED. A retry (a second attempt) exists only for a task this worker never
     // received: the dying server handed it out in an answer it never sent.
@@ -83,7 +98,11 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
       }
       const last = w.tasks!.at(-1)!;
       assert.ok(ranIds.has(last.taskId));
-      if (last.retryCount !== 0) assert.ok(w.tasks!.slice(0, -1).every((t) => !ranIds.has(t.taskId)), `workflow ${w.workflowId} retried a task whose result was computed here`);
+      if (last.retryCount !== 0)
+        assert.ok(
+          w.tasks!.slice(0, -1).every((t) => !ranIds.has(t.taskId)),
+          `workflow ${w.workflowId} retried a task whose result was computed here`,
+        );
     }
     const s = await run.stop();
     assert.ok(s.delivery.retried > 0, "some results went through the backlog");
@@ -104,23 +123,43 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
       await delay(1500);
       return { n: i.n };
     };
-    const first = await runWorkers({ client, stateDir, handleSignals: false, logger: testLogger(), finalDeliveryMs: 1000, backoff: { baseMs: 100, capMs: 500 }, registrations: [reg(name, fn, { concurrency: 3 })] });
+    const first = await runWorkers({
+      client,
+      stateDir,
+      handleSignals: false,
+      logger: testLogger(),
+      finalDeliveryMs: 1000,
+      backoff: { baseMs: 100, capMs: 500 },
+      registrations: [reg(name, fn, { concurrency: 3 })],
+    });
     await until(() => running >= 3, 30_000, "3 tasks in flight");
     kill();
     const s1 = await first.stop();
     assert.equal(s1.spooled, 3);
     assert.equal(s1.aborted, 0);
-    assert.ok(readdirSync(spoolDir(stateDir)).some((f) => f.startsWith("wal-")), "the results stay in the spool");
+    assert.ok(
+      readdirSync(spoolDir(stateDir)).some((f) => f.startsWith("wal-")),
+      "the results stay in the spool",
+    );
     await boot();
     const second = await runWorkers({ client, stateDir, handleSignals: false, logger: testLogger(), registrations: [reg(name, fn, { concurrency: 3 })] });
     const lastAnswerOk = new Map<string, boolean>();
     second.events.on("delivery:attempt", (e) => lastAnswerOk.set(e.taskId, e.ok));
     const done = await waitAll(client, ids, 60_000);
-    assert.deepEqual(done.map((w) => w.status), ["COMPLETED", "COMPLETED", "COMPLETED"]);
+    assert.deepEqual(
+      done.map((w) => w.status),
+      ["COMPLETED", "COMPLETED", "COMPLETED"],
+    );
     // Exactly one attempt per task on the server, completed by the spooled result.
-    assert.deepEqual(done.map((w) => w.tasks?.map((t) => t.retryCount)), [[0], [0], [0]]);
+    assert.deepEqual(
+      done.map((w) => w.tasks?.map((t) => t.retryCount)),
+      [[0], [0], [0]],
+    );
     for (const w of done) assert.equal(lastAnswerOk.get(w.tasks![0].taskId), true);
-    assert.deepEqual(done.map((w) => w.tasks?.[0].outputData), [{ n: 0 }, { n: 1 }, { n: 2 }]);
+    assert.deepEqual(
+      done.map((w) => w.tasks?.[0].outputData),
+      [{ n: 0 }, { n: 1 }, { n: 2 }],
+    );
     const s2 = await second.stop();
     assert.equal(s2.delivery.recovered, 3);
     assert.ok(!existsSync(spoolDir(stateDir)) || readdirSync(spoolDir(stateDir)).filter((f) => f.startsWith("wal-")).length === 0, "the spool is consumed");

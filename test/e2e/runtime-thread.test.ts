@@ -76,7 +76,10 @@ describe("runtime isolation: thread (real Conductor)", () => {
     assert.equal(f.tasks![0].reasonForIncompletion, "boom 1");
     const flogs = (await client.getTaskLogs(f.tasks![0].taskId)).map((l) => l.log);
     assert.ok(flogs.includes("n=1"), "lines logged before the throw are kept");
-    assert.ok(flogs.some((l) => l.startsWith("Error: boom 1") && l.includes("rt_thread_info.ts")), `the thread's stack is in the log: ${JSON.stringify(flogs)}`);
+    assert.ok(
+      flogs.some((l) => l.startsWith("Error: boom 1") && l.includes("rt_thread_info.ts")),
+      `the thread's stack is in the log: ${JSON.stringify(flogs)}`,
+    );
 
     assert.equal(t.status, "FAILED");
     assert.equal(t.tasks?.length, 1, "no retry");
@@ -92,7 +95,10 @@ describe("runtime isolation: thread (real Conductor)", () => {
     assert.equal(c.tasks![0].status, "FAILED");
     assert.match(c.tasks![0].reasonForIncompletion ?? "", /^the task thread exited \(code 1\) before it answered: crash 3$/);
     const clogs = (await client.getTaskLogs(c.tasks![0].taskId)).map((l) => l.log);
-    assert.ok(clogs.some((l) => l.includes("crash 3") && l.includes("rt_thread_crash.ts")), `the crash's stack is in the log: ${JSON.stringify(clogs)}`);
+    assert.ok(
+      clogs.some((l) => l.includes("crash 3") && l.includes("rt_thread_crash.ts")),
+      `the crash's stack is in the log: ${JSON.stringify(clogs)}`,
+    );
 
     const [l] = await waitAll(client, [await client.startWorkflow(wf, { n: 4, fail: "after" })], 30_000);
     assert.equal(l.status, "COMPLETED", "answered before its thread crashed");
@@ -110,7 +116,17 @@ describe("runtime isolation: thread (real Conductor)", () => {
     const quick = uniqueName("rt_th_quick");
     const quickWf = await defineTaskAndWorkflow(client, quick);
     const ran: number[] = [];
-    await run([regs.get(names.spin)!, reg(quick, async () => (ran.push(Date.now()), { at: Date.now() }), { concurrency: 2 })]);
+    await run([
+      regs.get(names.spin)!,
+      reg(
+        quick,
+        async () => {
+          ran.push(Date.now());
+          return { at: Date.now() };
+        },
+        { concurrency: 2 },
+      ),
+    ]);
 
     const [spinId] = await startMany(client, spinWf, 1, { ms: 3000 });
     await until(async () => (await client.getWorkflow(spinId, true)).tasks?.[0]?.status === "IN_PROGRESS", 15_000, "the spin task to start");

@@ -122,7 +122,10 @@ describe("idflow server", () => {
 
   test("no java: a missing --java / IDFLOW_JAVA path, or none on PATH", async () => {
     const root = project();
-    assertCleanFailure(await idflow(root, ["server", "start"], { IDFLOW_JAVA: "/nonexistent/bin/java" }), /java not found at \/nonexistent\/bin\/java \(from IDFLOW_JAVA\)/);
+    assertCleanFailure(
+      await idflow(root, ["server", "start"], { IDFLOW_JAVA: "/nonexistent/bin/java" }),
+      /java not found at \/nonexistent\/bin\/java \(from IDFLOW_JAVA\)/,
+    );
     const emptyPath = path.join(root, "empty-bin");
     mkdirSync(emptyPath);
     assertCleanFailure(
@@ -193,7 +196,18 @@ describe("idflow server", () => {
     const pid = Number(dead.stdout);
     const stateFile = path.join(root, ".idflow", "server.json");
     mkdirSync(path.dirname(stateFile), { recursive: true });
-    const stale = { url: "http://127.0.0.1:1", pid, port: 1, jar: "/x.jar", java: "java", memory: false, logFile: "/x.log", configFile: "/x", startedAt: "", status: "running" };
+    const stale = {
+      url: "http://127.0.0.1:1",
+      pid,
+      port: 1,
+      jar: "/x.jar",
+      java: "java",
+      memory: false,
+      logFile: "/x.log",
+      configFile: "/x",
+      startedAt: "",
+      status: "running",
+    };
     writeFileSync(stateFile, JSON.stringify(stale));
     const status = await idflow(root, ["server", "status"]);
     assert.equal(status.code, 1);

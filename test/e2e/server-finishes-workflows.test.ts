@@ -35,8 +35,15 @@ describe("the local server finishes what it starts", { timeout: 600_000 }, () =>
     // (A worker completing a task while its workflow's start is still being decided can lose the
     // workflow on 3.21.14 whatever the sweeper does: see docs/conductor-behaviour.md.)
     const ids: string[] = [];
-    for (let i = 0; i < n; i += 20) ids.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, (_, k) => client.startWorkflow(wf, { n: i + k })))));
-    const run = await runWorkers({ client, stateDir: tempStateDir(), handleSignals: false, logger: testLogger(), registrations: [reg(name, async () => ({ ok: true }), { concurrency: 20, pollTimeoutMs: 1000 })] });
+    for (let i = 0; i < n; i += 20)
+      ids.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, (_, k) => client.startWorkflow(wf, { n: i + k })))));
+    const run = await runWorkers({
+      client,
+      stateDir: tempStateDir(),
+      handleSignals: false,
+      logger: testLogger(),
+      registrations: [reg(name, async () => ({ ok: true }), { concurrency: 20, pollTimeoutMs: 1000 })],
+    });
     try {
       await until(() => run.stats().workers[name].completed >= n, 240_000, `${n} tasks completed`).catch(() => {});
     } finally {
@@ -55,7 +62,9 @@ describe("the local server finishes what it starts", { timeout: 600_000 }, () =>
       const t = w.tasks?.[0];
       const gap = Number(w.endTime) - Number(t?.endTime);
       if (w.status !== "COMPLETED" || t?.status !== "COMPLETED" || t.retryCount !== 0 || !(gap <= FEW_SECONDS_MS)) {
-        late.push(`${w.workflowId}: ${w.status}, task ${t?.taskId} ${t?.status} (retryCount ${t?.retryCount}, pollCount ${t?.pollCount}), ended ${w.endTime ? `${gap} ms after its task` : "never"}`);
+        late.push(
+          `${w.workflowId}: ${w.status}, task ${t?.taskId} ${t?.status} (retryCount ${t?.retryCount}, pollCount ${t?.pollCount}), ended ${w.endTime ? `${gap} ms after its task` : "never"}`,
+        );
       }
     }
     assert.deepEqual(late, [], `${late.length} of ${n} workflows ended late`);
@@ -70,7 +79,8 @@ describe("the local server finishes what it starts", { timeout: 600_000 }, () =>
     try {
       const big = uniqueName("srv_big");
       const size = uniqueName("srv_size");
-      for (const t of [big, size]) await own.registerTaskDefs([{ name: t, timeoutSeconds: 0, responseTimeoutSeconds: 120, retryCount: 0, ownerEmail: "test@idflow.dev" }]);
+      for (const t of [big, size])
+        await own.registerTaskDefs([{ name: t, timeoutSeconds: 0, responseTimeoutSeconds: 120, retryCount: 0, ownerEmail: "test@idflow.dev" }]);
       const wf = `${big}_wf`;
       const res = await own.upsertWorkflowDefs([
         {

@@ -33,7 +33,9 @@ test("a server of the other line starts on the same data: definitions, a running
   let client = new ConductorClient({ serverUrl: first.state.url });
   const firstVersion = await client.serverVersion();
   await client.registerTaskDefs([{ name: task, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0, ownerEmail: "test@idflow.dev" }]);
-  const up = await client.upsertWorkflowDefs([{ name: wf, version: 1, schemaVersion: 2, ownerEmail: "test@idflow.dev", tasks: [{ name: task, taskReferenceName: "t", type: "SIMPLE" }] }]);
+  const up = await client.upsertWorkflowDefs([
+    { name: wf, version: 1, schemaVersion: 2, ownerEmail: "test@idflow.dev", tasks: [{ name: task, taskReferenceName: "t", type: "SIMPLE" }] },
+  ]);
   assert.deepEqual(up.bulkErrorResults ?? {}, {});
   const id = await client.startWorkflow(wf, { n: 1 });
   client.close();
@@ -44,7 +46,11 @@ test("a server of the other line starts on the same data: definitions, a running
   client = new ConductorClient({ serverUrl: second.state.url });
   try {
     const secondVersion = await client.serverVersion();
-    assert.notEqual(secondVersion?.split(".").slice(0, 2).join("."), firstVersion?.split(".").slice(0, 2).join("."), `two different lines ran (${firstVersion} then ${secondVersion})`);
+    assert.notEqual(
+      secondVersion?.split(".").slice(0, 2).join("."),
+      firstVersion?.split(".").slice(0, 2).join("."),
+      `two different lines ran (${firstVersion} then ${secondVersion})`,
+    );
     assert.equal((await client.getTaskDef(task))?.name, task, "the task definition survived");
     const before = await client.getWorkflow(id, true);
     assert.equal(before.status, "RUNNING");

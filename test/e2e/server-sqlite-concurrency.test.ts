@@ -14,7 +14,15 @@ test("60 workflows started at once and completed by 6 parallel pollers all COMPL
     const name = uniqueName("sqlite_conc");
     await client.registerTaskDefs([{ name, timeoutSeconds: 0, responseTimeoutSeconds: 60, retryCount: 0 }]);
     await client.upsertWorkflowDefs([
-      { name: `${name}_wf`, version: 1, schemaVersion: 2, tasks: [{ name, taskReferenceName: "a", type: "SIMPLE" }, { name, taskReferenceName: "b", type: "SIMPLE" }] },
+      {
+        name: `${name}_wf`,
+        version: 1,
+        schemaVersion: 2,
+        tasks: [
+          { name, taskReferenceName: "a", type: "SIMPLE" },
+          { name, taskReferenceName: "b", type: "SIMPLE" },
+        ],
+      },
     ]);
     const ids = await Promise.all(Array.from({ length: 60 }, () => client.startWorkflow(`${name}_wf`, {})));
     let completed = 0;

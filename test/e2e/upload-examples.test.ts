@@ -33,11 +33,21 @@ test("worker upload registers every example task and workflow; reading back give
   const first = await cli("worker", "upload", "--root", repo, "--json");
   assert.equal(first.code, 0, first.stderr);
   const report = JSON.parse(first.stdout) as { definitions: Array<{ kind: string; name: string; version?: number; action: string }> };
-  assert.deepEqual(JSON.parse(dry.stdout).definitions.map((d: { name: string }) => d.name), report.definitions.map((d) => d.name));
+  assert.deepEqual(
+    JSON.parse(dry.stdout).definitions.map((d: { name: string }) => d.name),
+    report.definitions.map((d) => d.name),
+  );
   const names = report.definitions.map((d) => `${d.kind}:${d.name}`).sort();
   assert.deepEqual(names, [
-    "task:draft_outline", "task:extract_keywords", "task:fetch_url", "task:readability", "task:slugify_title", "task:text_stats",
-    "workflow:direct_task_workflow", "workflow:research_blog_post_ideas", "workflow:text_report",
+    "task:draft_outline",
+    "task:extract_keywords",
+    "task:fetch_url",
+    "task:readability",
+    "task:slugify_title",
+    "task:text_stats",
+    "workflow:direct_task_workflow",
+    "workflow:research_blog_post_ideas",
+    "workflow:text_report",
   ]);
 
   const { registrations } = await discover({ root: repo });
@@ -55,7 +65,10 @@ test("worker upload registers every example task and workflow; reading back give
     assert.ok(got, `workflow ${wf.def.name} on the server`);
     assert.equal(got.tasks.length, wf.def.tasks.length);
     assert.deepEqual(got.outputParameters, wf.def.outputParameters);
-    assert.deepEqual(got.tasks.map((t) => t.taskReferenceName), wf.def.tasks.map((t) => t.taskReferenceName));
+    assert.deepEqual(
+      got.tasks.map((t) => t.taskReferenceName),
+      wf.def.tasks.map((t) => t.taskReferenceName),
+    );
     assert.ok(sameDefinition(wf.def, got, "workflowDef"), `workflow ${wf.def.name} reads back as sent`);
   }
 
@@ -75,10 +88,20 @@ function fakeOutput(task: Task): Record<string, unknown> {
       return { keywords: ["conductor", "workers", "typescript", "workflows", "idflow"].slice(0, Number(input.limit ?? 5)) };
     case "text_stats": {
       const words = text.split(/\s+/).filter(Boolean).length;
-      return { words, sentences: text.split(/[.!?]+/).filter((s) => s.trim()).length, characters: text.length, readingTimeMinutes: Math.max(1, Math.ceil(words / 200)) };
+      return {
+        words,
+        sentences: text.split(/[.!?]+/).filter((s) => s.trim()).length,
+        characters: text.length,
+        readingTimeMinutes: Math.max(1, Math.ceil(words / 200)),
+      };
     }
     case "slugify_title":
-      return { slug: String(input.title).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") };
+      return {
+        slug: String(input.title)
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, "-")
+          .replace(/^-|-$/g, ""),
+      };
     case "draft_outline":
       return { outline: [`Introduction to ${input.title}`, ...((input.keywords as string[]) ?? []).map((k) => `About ${k}`)] };
     default:
@@ -98,7 +121,13 @@ async function runByHand(input: Record<string, unknown>): Promise<Record<string,
     for (const type of ["extract_keywords", "text_stats", "draft_outline", "slugify_title"]) {
       const tasks = await client.batchPoll(type, { workerId: "e2e-upload", count: 5, timeoutMs: 50 });
       for (const t of tasks) {
-        await client.updateTask({ taskId: t.taskId, workflowInstanceId: t.workflowInstanceId, workerId: "e2e-upload", status: "COMPLETED", outputData: fakeOutput(t) });
+        await client.updateTask({
+          taskId: t.taskId,
+          workflowInstanceId: t.workflowInstanceId,
+          workerId: "e2e-upload",
+          status: "COMPLETED",
+          outputData: fakeOutput(t),
+        });
       }
     }
   }

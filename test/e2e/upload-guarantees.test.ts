@@ -25,7 +25,9 @@ const EXAMPLE_TASKS = ["extract_keywords", "text_stats", "slugify_title", "draft
 
 async function cli(root: string, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(repo, "cli/bin.js"), ...args, "--root", root, "--server-url", testServerUrl()], { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, [path.join(repo, "cli/bin.js"), ...args, "--root", root, "--server-url", testServerUrl()], {
+      cwd: root,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -67,7 +69,12 @@ test("every broken workflow is reported with file and pointer, exit 2, and the s
   assert.equal(json.code, 2);
   const out = JSON.parse(json.stdout) as { uploaded: boolean; errors: Array<{ file: string; pointer: string; rule: string }> };
   assert.equal(out.uploaded, false);
-  assert.ok(out.errors.length >= Object.values(expected).flat().filter((i) => i.rule !== "undeclared-input").length);
+  assert.ok(
+    out.errors.length >=
+      Object.values(expected)
+        .flat()
+        .filter((i) => i.rule !== "undeclared-input").length,
+  );
 
   assert.equal(await client.getTaskDef(taskName), undefined, "no task definition written");
   for (const n of names) assert.equal(await client.getWorkflowDef(n), undefined, `workflow ${n} not written`);
@@ -82,24 +89,39 @@ test("--dry-run writes nothing; --workflow uploads that workflow and only the ta
   const other = uniqueName("e2e_other_task");
   const root = await project(taskName);
   await mkdir(path.join(root, "tasks", other));
-  await writeFile(path.join(root, "tasks", other, `${other}.ts`), `import { workerTask } from ${JSON.stringify(path.join(repo, "src/index.ts"))};\nexport const t = workerTask({ name: ${JSON.stringify(other)} })(async () => ({}));\n`);
+  await writeFile(
+    path.join(root, "tasks", other, `${other}.ts`),
+    `import { workerTask } from ${JSON.stringify(path.join(repo, "src/index.ts"))};\nexport const t = workerTask({ name: ${JSON.stringify(other)} })(async () => ({}));\n`,
+  );
   const wfA = uniqueName("e2e_wf_a");
   const wfB = uniqueName("e2e_wf_b");
-  for (const [wf, task] of [[wfA, taskName], [wfB, other]]) {
+  for (const [wf, task] of [
+    [wfA, taskName],
+    [wfB, other],
+  ]) {
     await mkdir(path.join(root, "workflows", wf), { recursive: true });
-    await writeFile(path.join(root, "workflows", wf, `${wf}.json`), JSON.stringify({ name: wf, version: 1, schemaVersion: 2, tasks: [{ name: task, taskReferenceName: "t", type: "SIMPLE" }] }, null, 2));
+    await writeFile(
+      path.join(root, "workflows", wf, `${wf}.json`),
+      JSON.stringify({ name: wf, version: 1, schemaVersion: 2, tasks: [{ name: task, taskReferenceName: "t", type: "SIMPLE" }] }, null, 2),
+    );
   }
   const dry = await cli(root, "worker", "upload", "--dry-run", "--json");
   assert.equal(dry.code, 0, dry.stderr);
   const plan = JSON.parse(dry.stdout) as { dryRun: boolean; definitions: Array<{ name: string; action: string }> };
   assert.equal(plan.dryRun, true);
-  assert.deepEqual(plan.definitions.map((d) => d.action), ["created", "created", "created", "created"]);
+  assert.deepEqual(
+    plan.definitions.map((d) => d.action),
+    ["created", "created", "created", "created"],
+  );
   assert.equal(await client.getTaskDef(taskName), undefined);
   assert.equal(await client.getWorkflowDef(wfA), undefined);
 
   const one = await cli(root, "worker", "upload", "--workflow", wfA, "--json");
   assert.equal(one.code, 0, one.stderr);
-  assert.deepEqual(JSON.parse(one.stdout).definitions.map((d: { kind: string; name: string; action: string }) => `${d.kind} ${d.name} ${d.action}`), [`task ${taskName} created`, `workflow ${wfA} created`]);
+  assert.deepEqual(
+    JSON.parse(one.stdout).definitions.map((d: { kind: string; name: string; action: string }) => `${d.kind} ${d.name} ${d.action}`),
+    [`task ${taskName} created`, `workflow ${wfA} created`],
+  );
   assert.ok(await client.getWorkflowDef(wfA, 1));
   assert.equal(await client.getTaskDef(other), undefined);
   assert.equal(await client.getWorkflowDef(wfB), undefined);
@@ -116,20 +138,25 @@ test("a definition the server refuses: exit 1 with Conductor's validation messag
   const wf = uniqueName("e2e_refused_wf");
   const root = await mkdtemp(path.join(os.tmpdir(), "idflow-upload-"));
   await mkdir(path.join(root, "workflows", wf), { recursive: true });
-  await writeFile(path.join(root, "workflows", wf, `${wf}.json`), JSON.stringify({ name: wf, version: 1, tasks: [{ name: taskName, taskReferenceName: "t" }] }));
-  // Conductor refuses responseTimeoutSeconds above timeoutSeconds.
-  const reg: Registration = { name: taskName, options: { name: taskName, timeoutSeconds: 10, responseTimeoutSeconds: 100 }, fn: async () => ({}), sourceFile: path.join(root, "tasks/x/x.ts") };
-  await assert.rejects(
-    upload(client, { registrations: [reg], root }),
-    (err: unknown) => {
-      assert.ok(err instanceof UploadRefusedError);
-      assert.equal(err.exitCode, 1);
-      assert.match(err.message, /Conductor refused the task definitions \(400\)/);
-      assert.match(err.message, /responseTimeoutSeconds/);
-      assert.match(err.message, /Nothing was stored/);
-      return true;
-    },
+  await writeFile(
+    path.join(root, "workflows", wf, `${wf}.json`),
+    JSON.stringify({ name: wf, version: 1, tasks: [{ name: taskName, taskReferenceName: "t" }] }),
   );
+  // Conductor refuses responseTimeoutSeconds above timeoutSeconds.
+  const reg: Registration = {
+    name: taskName,
+    options: { name: taskName, timeoutSeconds: 10, responseTimeoutSeconds: 100 },
+    fn: async () => ({}),
+    sourceFile: path.join(root, "tasks/x/x.ts"),
+  };
+  await assert.rejects(upload(client, { registrations: [reg], root }), (err: unknown) => {
+    assert.ok(err instanceof UploadRefusedError);
+    assert.equal(err.exitCode, 1);
+    assert.match(err.message, /Conductor refused the task definitions \(400\)/);
+    assert.match(err.message, /responseTimeoutSeconds/);
+    assert.match(err.message, /Nothing was stored/);
+    return true;
+  });
   assert.equal(await client.getTaskDef(taskName), undefined);
   assert.equal(await client.getWorkflowDef(wf), undefined);
 });

@@ -29,7 +29,10 @@ const runs: WorkerRun[] = [];
 /** Run the CLI; resolves with its exit code and output. */
 function idflow(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args, "--server-url", testServerUrl()], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, [bin, ...args, "--server-url", testServerUrl()], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -48,15 +51,31 @@ before(async () => {
   const loaded = await loadWorkflows(repoRoot);
   await upload(client, { registrations: found.registrations, workflows: loaded.workflows, root: repoRoot });
   // A task that always fails, retried once, inside a sub-workflow.
-  await client.registerTaskDefs([{ name: failName, timeoutSeconds: 0, responseTimeoutSeconds: 30, retryCount: 1, retryLogic: "FIXED", retryDelaySeconds: 1, ownerEmail: "test@idflow.dev" }]);
+  await client.registerTaskDefs([
+    { name: failName, timeoutSeconds: 0, responseTimeoutSeconds: 30, retryCount: 1, retryLogic: "FIXED", retryDelaySeconds: 1, ownerEmail: "test@idflow.dev" },
+  ]);
   const defs: WorkflowDef[] = [
-    { name: childWf, version: 1, schemaVersion: 2, ownerEmail: "test@idflow.dev", tasks: [{ name: failName, taskReferenceName: "breaks", type: "SIMPLE", inputParameters: { n: "${workflow.input.n}" } }] },
+    {
+      name: childWf,
+      version: 1,
+      schemaVersion: 2,
+      ownerEmail: "test@idflow.dev",
+      tasks: [{ name: failName, taskReferenceName: "breaks", type: "SIMPLE", inputParameters: { n: "${workflow.input.n}" } }],
+    },
     {
       name: parentWf,
       version: 1,
       schemaVersion: 2,
       ownerEmail: "test@idflow.dev",
-      tasks: [{ name: "call_child", taskReferenceName: "call_child", type: "SUB_WORKFLOW", subWorkflowParam: { name: childWf, version: 1 }, inputParameters: { n: "${workflow.input.n}" } }],
+      tasks: [
+        {
+          name: "call_child",
+          taskReferenceName: "call_child",
+          type: "SUB_WORKFLOW",
+          subWorkflowParam: { name: childWf, version: 1 },
+          inputParameters: { n: "${workflow.input.n}" },
+        },
+      ],
     },
   ];
   const res = await client.upsertWorkflowDefs(defs);
@@ -116,7 +135,10 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     assert.equal(tree.durationMs, tree.endTime! - tree.startTime!);
     assert.equal(tree.failure, undefined);
     assert.equal(tree.reason, undefined);
-    assert.deepEqual(tree.tasks.map((t) => t.ref), ["research_fork", "research_join", "combine", "by_depth", "slug"]);
+    assert.deepEqual(
+      tree.tasks.map((t) => t.ref),
+      ["research_fork", "research_join", "combine", "by_depth", "slug"],
+    );
 
     const [fork, join, combine, sw, slug] = tree.tasks;
     checkTask(fork, { ref: "research_fork", name: "research_fork", type: "FORK_JOIN" });
@@ -159,14 +181,21 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     const sw = (JSON.parse(res.stdout) as RunTree).tasks.find((t) => t.ref === "by_depth")!;
     assert.equal(sw.case, "short");
     assert.equal(sw.defaultCase, true);
-    assert.deepEqual(sw.children?.map((c) => [c.ref, c.type, c.status]), [["short_note", "SET_VARIABLE", "COMPLETED"]]);
+    assert.deepEqual(
+      sw.children?.map((c) => [c.ref, c.type, c.status]),
+      [["short_note", "SET_VARIABLE", "COMPLETED"]],
+    );
   });
 
   it("run --wait on a failing workflow exits 1 naming the failed task and its reason; status names them too, inside the sub-workflow", async () => {
     const run = await idflow(["workflow", "run", parentWf, "--input", '{"n":7}', "--wait", "--timeout", "60", "--json"]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, new RegExp(`${parentWf} [0-9a-f-]{36}: FAILED: task breaks \\(${failName}\\) FAILED: disk full on try 1 \\(n=7\\)`));
-    const out = JSON.parse(run.stdout) as { workflowId: string; status: string; failure: { ref: string; name: string; status: string; reason: string; workflowId: string } };
+    const out = JSON.parse(run.stdout) as {
+      workflowId: string;
+      status: string;
+      failure: { ref: string; name: string; status: string; reason: string; workflowId: string };
+    };
     assert.equal(out.status, "FAILED");
     assert.equal(out.failure.ref, "breaks");
     assert.equal(out.failure.name, failName);
@@ -195,18 +224,25 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     const text = await idflow(["workflow", "status", out.workflowId]);
     assert.match(text.stderr, /└─ call_child {2}SUB_WORKFLOW {2}FAILED/);
     assert.match(text.stderr, new RegExp(`└─ breaks \\(${failName}\\) {2}FAILED {2}attempt 2 {2}worker \\S+ {2}\\d.*— disk full on try 1 \\(n=7\\)`));
-    assert.match(text.stderr, new RegExp(`failed: breaks \\(${failName}\\) FAILED: disk full on try 1 \\(n=7\\) \\(in sub-workflow ${out.failure.workflowId}\\)`));
+    assert.match(
+      text.stderr,
+      new RegExp(`failed: breaks \\(${failName}\\) FAILED: disk full on try 1 \\(n=7\\) \\(in sub-workflow ${out.failure.workflowId}\\)`),
+    );
 
     const watch = await idflow(["workflow", "status", out.workflowId, "--watch"]);
     assert.equal(watch.code, 1, "--watch exits 1 for a run that ended FAILED");
 
     // search finds it (the index is written asynchronously: wait for it).
     let found: { runs: Array<{ workflowId: string; status: string; name: string; failedTasks: string[] }> } = { runs: [] };
-    await until(async () => {
-      const s = await idflow(["workflow", "search", "--status", "FAILED", "--name", parentWf, "--since", "1h", "--json"]);
-      found = JSON.parse(s.stdout);
-      return found.runs.some((r) => r.workflowId === out.workflowId);
-    }, 30_000, "the failed run in search");
+    await until(
+      async () => {
+        const s = await idflow(["workflow", "search", "--status", "FAILED", "--name", parentWf, "--since", "1h", "--json"]);
+        found = JSON.parse(s.stdout);
+        return found.runs.some((r) => r.workflowId === out.workflowId);
+      },
+      30_000,
+      "the failed run in search",
+    );
     const row = found.runs.find((r) => r.workflowId === out.workflowId)!;
     assert.equal(row.status, "FAILED");
     assert.equal(row.name, parentWf);
@@ -220,7 +256,12 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
 
   it("DO_WHILE iterations, a nested sub-workflow and a dynamic fork's branches", async () => {
     const name = uniqueName("obs_shapes");
-    const inline = (ref: string, expression: string) => ({ name: ref, taskReferenceName: ref, type: "INLINE", inputParameters: { evaluatorType: "javascript", expression } });
+    const inline = (ref: string, expression: string) => ({
+      name: ref,
+      taskReferenceName: ref,
+      type: "INLINE",
+      inputParameters: { evaluatorType: "javascript", expression },
+    });
     const res = await client.upsertWorkflowDefs([
       { name: `${name}_child`, version: 1, schemaVersion: 2, ownerEmail: "test@idflow.dev", tasks: [inline("c1", "1+1")] },
       {
@@ -229,7 +270,13 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
         schemaVersion: 2,
         ownerEmail: "test@idflow.dev",
         tasks: [
-          { name: "loop", taskReferenceName: "loop", type: "DO_WHILE", loopCondition: "if ($.loop['iteration'] < 3) { true; } else { false; }", loopOver: [inline("body", "2")] },
+          {
+            name: "loop",
+            taskReferenceName: "loop",
+            type: "DO_WHILE",
+            loopCondition: "if ($.loop['iteration'] < 3) { true; } else { false; }",
+            loopOver: [inline("body", "2")],
+          },
           { name: "sub", taskReferenceName: "sub", type: "SUB_WORKFLOW", subWorkflowParam: { name: `${name}_child`, version: 1 } },
           {
             name: "dyn",
@@ -238,7 +285,10 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
             dynamicForkTasksParam: "dynamicTasks",
             dynamicForkTasksInputParamName: "dynamicTasksInput",
             inputParameters: {
-              dynamicTasks: [{ name: "d1", taskReferenceName: "d1", type: "INLINE" }, { name: "d2", taskReferenceName: "d2", type: "INLINE" }],
+              dynamicTasks: [
+                { name: "d1", taskReferenceName: "d1", type: "INLINE" },
+                { name: "d2", taskReferenceName: "d2", type: "INLINE" },
+              ],
               dynamicTasksInput: { d1: { evaluatorType: "javascript", expression: "1" }, d2: { evaluatorType: "javascript", expression: "2" } },
             },
           },
@@ -255,21 +305,33 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     const [loop, sub, dyn, join] = tree.tasks;
     assert.equal(tree.tasks.length, 4);
     assert.equal(loop.type, "DO_WHILE");
-    assert.deepEqual(loop.iterations?.map((it) => [it.iteration, it.tasks.map((t) => [t.ref, t.name, t.status])]), [
-      [1, [["body__1", "body", "COMPLETED"]]],
-      [2, [["body__2", "body", "COMPLETED"]]],
-      [3, [["body__3", "body", "COMPLETED"]]],
-    ]);
+    assert.deepEqual(
+      loop.iterations?.map((it) => [it.iteration, it.tasks.map((t) => [t.ref, t.name, t.status])]),
+      [
+        [1, [["body__1", "body", "COMPLETED"]]],
+        [2, [["body__2", "body", "COMPLETED"]]],
+        [3, [["body__3", "body", "COMPLETED"]]],
+      ],
+    );
     assert.equal(sub.type, "SUB_WORKFLOW");
     assert.equal(sub.subWorkflow?.name, `${name}_child`);
-    assert.deepEqual(sub.subWorkflow?.tasks.map((t) => [t.ref, t.type, t.status]), [["c1", "INLINE", "COMPLETED"]]);
+    assert.deepEqual(
+      sub.subWorkflow?.tasks.map((t) => [t.ref, t.type, t.status]),
+      [["c1", "INLINE", "COMPLETED"]],
+    );
     assert.equal(dyn.type, "FORK_JOIN_DYNAMIC");
-    assert.deepEqual(dyn.branches?.map((b) => b.map((t) => t.ref)), [["d1"], ["d2"]]);
+    assert.deepEqual(
+      dyn.branches?.map((b) => b.map((t) => t.ref)),
+      [["d1"], ["d2"]],
+    );
     assert.equal(join.ref, "dynjoin");
     const text = await idflow(["workflow", "status", id]);
     assert.match(text.stderr, /├─ loop {2}DO_WHILE {2}COMPLETED {2}3 iterations/);
     assert.match(text.stderr, /│ {2}└─ iteration 3\n│ {5}└─ body__3 \(body\) {2}INLINE {2}COMPLETED/);
-    assert.match(text.stderr, new RegExp(`├─ sub {2}SUB_WORKFLOW {2}COMPLETED.*\\n│ {2}└─ ${name}_child v1 {2}[0-9a-f-]{36} {2}COMPLETED.*\\n│ {5}└─ c1 {2}INLINE {2}COMPLETED`));
+    assert.match(
+      text.stderr,
+      new RegExp(`├─ sub {2}SUB_WORKFLOW {2}COMPLETED.*\\n│ {2}└─ ${name}_child v1 {2}[0-9a-f-]{36} {2}COMPLETED.*\\n│ {5}└─ c1 {2}INLINE {2}COMPLETED`),
+    );
   });
 
   it("status --watch redraws while the run goes on and returns when it ends (exit 0 for COMPLETED)", async () => {
@@ -277,9 +339,28 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     const wf = await defineTaskAndWorkflow(client, name);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    runs.push(await runWorkers({ client, registrations: [reg(name, async () => (await gate, { ok: true }), { pollIntervalMs: 50 })], stateDir: tempStateDir(), handleSignals: false }));
+    runs.push(
+      await runWorkers({
+        client,
+        registrations: [
+          reg(
+            name,
+            async () => {
+              await gate;
+              return { ok: true };
+            },
+            { pollIntervalMs: 50 },
+          ),
+        ],
+        stateDir: tempStateDir(),
+        handleSignals: false,
+      }),
+    );
     const [id] = await startMany(client, wf, 1);
-    const child = spawn(process.execPath, [bin, "workflow", "status", id, "--watch", "--interval", "0.2", "--server-url", testServerUrl()], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, [bin, "workflow", "status", id, "--watch", "--interval", "0.2", "--server-url", testServerUrl()], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -324,7 +405,9 @@ describe("workflow status, list, search and run --wait (real Conductor)", () => 
     write(def(`${name}_new`, 1, "1"));
     const res = await idflow(["workflow", "list", "--root", root, "--all", "--json"]);
     assert.equal(res.code, 0, res.stderr);
-    const list = JSON.parse(res.stdout) as { workflows: Array<{ name: string; localVersion?: number; serverVersions: number[]; state: string; file?: string }> };
+    const list = JSON.parse(res.stdout) as {
+      workflows: Array<{ name: string; localVersion?: number; serverVersions: number[]; state: string; file?: string }>;
+    };
     const mine = list.workflows.filter((w) => w.name.startsWith(name));
     assert.deepEqual(
       mine.map((w) => [w.name, w.localVersion, w.serverVersions, w.state]),

@@ -17,7 +17,10 @@ test("every Conductor-shaped fixture validates without errors and registers on t
   const { workflows } = await loadWorkflows(root);
   const { config } = await loadProjectConfig(root);
   assert.equal(workflows.length, 8);
-  assert.deepEqual(validateWorkflows(workflows, { knownTasks: [], config }).filter((i) => i.severity === "error"), []);
+  assert.deepEqual(
+    validateWorkflows(workflows, { knownTasks: [], config }).filter((i) => i.severity === "error"),
+    [],
+  );
   // Unique names so test files can share one server; sub-workflow names follow the rename.
   const suffix = uniqueName("fx");
   const rename = (n: string) => `${n}_${suffix}`;

@@ -52,7 +52,8 @@ async function serverVerdict(def: WorkflowDef, input: Record<string, unknown>, r
     const failed = Object.values(res.bulkErrorResults ?? {});
     if (failed.length) return { valid: false, how: `refused: ${String(failed[0])}` };
   } catch (err) {
-    if (err instanceof ConductorError && err.status === 400) return { valid: false, how: `refused: ${err.validationErrors.map((v) => v.message).join("; ") || err.message}` };
+    if (err instanceof ConductorError && err.status === 400)
+      return { valid: false, how: `refused: ${err.validationErrors.map((v) => v.message).join("; ") || err.message}` };
     throw err;
   }
   if (registrationOnly) return { valid: true, how: "accepted (not started)" };
@@ -66,7 +67,11 @@ async function serverVerdict(def: WorkflowDef, input: Record<string, unknown>, r
   // System tasks (INLINE, SWITCH, DO_WHILE, forks) run within the start's decide; give the async ones a moment.
   const until = Date.now() + 3000;
   let wf = await client.getWorkflow(id, true);
-  while (wf.status === "RUNNING" && Date.now() < until && (wf.tasks ?? []).some((t) => t.status === "SCHEDULED" && ["HTTP", "SUB_WORKFLOW", "START_WORKFLOW"].includes(String(t.taskType)))) {
+  while (
+    wf.status === "RUNNING" &&
+    Date.now() < until &&
+    (wf.tasks ?? []).some((t) => t.status === "SCHEDULED" && ["HTTP", "SUB_WORKFLOW", "START_WORKFLOW"].includes(String(t.taskType)))
+  ) {
     await new Promise((r) => setTimeout(r, 200));
     wf = await client.getWorkflow(id, true);
   }
@@ -93,7 +98,9 @@ test("idflow's verdict at the server's version agrees with the server on every v
   // Task definitions the fixtures' worker tasks need (short timeouts, no retries): without one
   // the server fails a user-defined task at once ("Invalid task specified").
   const taskNames = ["vfx_fanned_task", "vfx_custom", "vfx_x", "vfx_chat"];
-  await client.registerTaskDefs(taskNames.map((name) => ({ name, retryCount: 0, timeoutSeconds: 30, responseTimeoutSeconds: 5, ownerEmail: "test@example.com" }) as TaskDef));
+  await client.registerTaskDefs(
+    taskNames.map((name) => ({ name, retryCount: 0, timeoutSeconds: 30, responseTimeoutSeconds: 5, ownerEmail: "test@example.com" }) as TaskDef),
+  );
   const disagreements: string[] = [];
   let agreedInvalid = 0;
   let agreedValid = 0;
@@ -109,7 +116,9 @@ test("idflow's verdict at the server's version agrees with the server on every v
       continue;
     }
     if (idflowValid !== server.valid) {
-      disagreements.push(`${name} on ${version}: idflow ${idflowValid ? "accepts" : `refuses (${issues.map(formatIssue).join(" | ")})`}, server: ${server.how}`);
+      disagreements.push(
+        `${name} on ${version}: idflow ${idflowValid ? "accepts" : `refuses (${issues.map(formatIssue).join(" | ")})`}, server: ${server.how}`,
+      );
     } else if (server.valid) agreedValid++;
     else agreedInvalid++;
   }

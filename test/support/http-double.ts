@@ -83,7 +83,9 @@ export class HttpDouble {
     }
     this.requests.push(rec);
     const route = this.routes.find((r) => r.method === rec.method && matches(r.path, rec.path));
-    const reply: Reply = route ? await route.handler(rec) : { status: 404, json: { status: 404, message: `no route for ${rec.method} ${rec.path} in the HTTP double` } };
+    const reply: Reply = route
+      ? await route.handler(rec)
+      : { status: 404, json: { status: 404, message: `no route for ${rec.method} ${rec.path} in the HTTP double` } };
     if (reply === "drop") {
       req.socket.destroy();
       return;

@@ -38,14 +38,21 @@ async function allCommands(): Promise<string[][]> {
 }
 
 // yargs may set the type column right against the description ("output[boolean]"): not a cut word.
-const words = (text: string) => new Set(text.replace(/(\S)\[/g, "$1 [").split(/\s+/).filter(Boolean));
+const words = (text: string) =>
+  new Set(
+    text
+      .replace(/(\S)\[/g, "$1 [")
+      .split(/\s+/)
+      .filter(Boolean),
+  );
 
 describe("idflow help", async () => {
   const commands = await allCommands();
 
   test("every command is reached (the walk found the command groups)", () => {
     const names = commands.map((c) => c.join(" "));
-    for (const expected of ["init", "task new", "worker start", "workflow run", "server start"]) assert.ok(names.includes(expected), `${expected} not found in ${names.join(", ")}`);
+    for (const expected of ["init", "task new", "worker start", "workflow run", "server start"])
+      assert.ok(names.includes(expected), `${expected} not found in ${names.join(", ")}`);
   });
 
   for (const width of [80, 100]) {
@@ -70,10 +77,19 @@ describe("idflow help", async () => {
         const isDuration = /timeout|interval|grace|delay|wait|ttl|period|deadline|every|after/.test(flag) || /seconds|milliseconds|\bms\b/.test(rest);
         if (!isDuration) continue;
         seen.push(`${command.join(" ")} ${flag}`);
-        assert.ok(/-(ms|seconds)$/.test(flag) || /\bin (seconds|milliseconds)\b/.test(rest), `idflow ${command.join(" ")} ${flag}: say the unit as "in seconds" or "in milliseconds": ${rest.trim()}`);
+        assert.ok(
+          /-(ms|seconds)$/.test(flag) || /\bin (seconds|milliseconds)\b/.test(rest),
+          `idflow ${command.join(" ")} ${flag}: say the unit as "in seconds" or "in milliseconds": ${rest.trim()}`,
+        );
       }
     }
-    for (const expected of ["worker start --poll-interval", "worker start --exec-timeout", "worker start --shutdown-grace", "workflow run --timeout", "server stop --timeout"]) {
+    for (const expected of [
+      "worker start --poll-interval",
+      "worker start --exec-timeout",
+      "worker start --shutdown-grace",
+      "workflow run --timeout",
+      "server stop --timeout",
+    ]) {
       assert.ok(seen.includes(expected), `${expected} was not checked (seen: ${seen.join(", ")})`);
     }
   });

@@ -47,7 +47,10 @@ describe("ConductorClient faults", () => {
     double.on("GET", "/api/metadata/taskdefs", "hang").on("GET", "/api/tasks/t1", "drop");
     client = new ConductorClient({ serverUrl: double.url, timeoutMs: 300 });
     await assert.rejects(client.getTaskDefs(), /cannot reach Conductor at .*it did not answer in time/);
-    await assert.rejects(client.getTask("t1"), (err: unknown) => err instanceof ConductorError && err.unreachable && /ECONNRESET|socket hang up/.test(err.message));
+    await assert.rejects(
+      client.getTask("t1"),
+      (err: unknown) => err instanceof ConductorError && err.unreachable && /ECONNRESET|socket hang up/.test(err.message),
+    );
   });
 
   test("a 500 keeps Conductor's message and counts as transient; 404 on a lookup is undefined", async () => {
@@ -68,7 +71,11 @@ describe("ConductorClient faults", () => {
   test("validation errors are listed in the message", async () => {
     double.on("POST", "/api/metadata/taskdefs", {
       status: 400,
-      json: { status: 400, message: "Validation failed, check below errors for detail.", validationErrors: [{ path: "registerTaskDef.taskDefinitions[0].responseTimeoutSeconds", message: "must be at least 1", invalidValue: 0 }] },
+      json: {
+        status: 400,
+        message: "Validation failed, check below errors for detail.",
+        validationErrors: [{ path: "registerTaskDef.taskDefinitions[0].responseTimeoutSeconds", message: "must be at least 1", invalidValue: 0 }],
+      },
     });
     client = new ConductorClient({ serverUrl: double.url });
     await assert.rejects(client.registerTaskDefs([{ name: "x", timeoutSeconds: 1, responseTimeoutSeconds: 0 }]), (err: unknown) => {
@@ -113,11 +120,17 @@ describe("ConductorClient auth", () => {
     });
     client = new ConductorClient({ serverUrl: double.url, auth: { keyId: "key", keySecret: SECRET } });
     const defs = await client.getTaskDefs();
-    assert.deepEqual(defs.map((d) => d.name), ["a"]);
+    assert.deepEqual(
+      defs.map((d) => d.name),
+      ["a"],
+    );
     const tokenCalls = double.calls("POST", "/api/token");
     assert.equal(tokenCalls.length, 2, "one token, then one refresh");
     assert.deepEqual(tokenCalls[0].json, { keyId: "key", keySecret: SECRET });
-    assert.deepEqual(double.calls("GET", "/api/metadata/taskdefs").map((r) => r.headers["x-authorization"]), ["tok-1", "tok-2"]);
+    assert.deepEqual(
+      double.calls("GET", "/api/metadata/taskdefs").map((r) => r.headers["x-authorization"]),
+      ["tok-1", "tok-2"],
+    );
     await client.getTaskDefs();
     assert.equal(double.calls("POST", "/api/token").length, 2, "the token is reused");
   });
@@ -138,7 +151,10 @@ describe("ConductorClient auth", () => {
     await client.getTaskDefs();
     await client.getTaskDefs();
     assert.equal(double.calls("POST", "/api/token").length, 1);
-    assert.deepEqual(double.calls("GET", "/api/metadata/taskdefs").map((r) => r.headers["x-authorization"]), [undefined, undefined]);
+    assert.deepEqual(
+      double.calls("GET", "/api/metadata/taskdefs").map((r) => r.headers["x-authorization"]),
+      [undefined, undefined],
+    );
   });
 
   test("the secret never appears in an error, even when the server echoes it", async () => {

@@ -17,7 +17,9 @@ import { discover } from "../../src/discovery/discover.ts";
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(repo, "cli/bin.js");
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function project(config: unknown): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "idflow-config-"));
@@ -35,7 +37,13 @@ const cleanEnv = () => {
 
 test("idflow config --json shows each value's source from all four layers and redacts the secret", () => {
   const dir = project({ logFormat: "json", serverUrl: "http://file-host:1234", logLevel: "warn", workers: { "*": { concurrency: 4 } } });
-  const env = { ...cleanEnv(), CONDUCTOR_AUTH_KEY: "key-id", CONDUCTOR_AUTH_SECRET: SECRET, IDFLOW_LOG_LEVEL: "debug", CONDUCTOR_WORKER_text_stats_POLL_INTERVAL_MILLIS: "250" };
+  const env = {
+    ...cleanEnv(),
+    CONDUCTOR_AUTH_KEY: "key-id",
+    CONDUCTOR_AUTH_SECRET: SECRET,
+    IDFLOW_LOG_LEVEL: "debug",
+    CONDUCTOR_WORKER_text_stats_POLL_INTERVAL_MILLIS: "250",
+  };
   const r = spawnSync(process.execPath, [bin, "config", "--json", "--root", dir, "--server-url", "http://flag-host:8080/api"], { env, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET), "the secret was printed");
@@ -47,7 +55,10 @@ test("idflow config --json shows each value's source from all four layers and re
   assert.deepEqual([row("logFormat")?.value, row("logFormat")?.source], ["json", "file"]);
   assert.match(String(row("logFormat")?.from), /idflow\.config\.json#\/logFormat$/);
   assert.deepEqual([row("workers.*.concurrency")?.value, row("workers.*.concurrency")?.source], [4, "file"]);
-  assert.deepEqual([row("workers.text_stats.pollIntervalMs")?.value, row("workers.text_stats.pollIntervalMs")?.source, row("workers.text_stats.pollIntervalMs")?.from], ["250", "env", "CONDUCTOR_WORKER_text_stats_POLL_INTERVAL_MILLIS"]);
+  assert.deepEqual(
+    [row("workers.text_stats.pollIntervalMs")?.value, row("workers.text_stats.pollIntervalMs")?.source, row("workers.text_stats.pollIntervalMs")?.from],
+    ["250", "env", "CONDUCTOR_WORKER_text_stats_POLL_INTERVAL_MILLIS"],
+  );
   assert.deepEqual([row("metricsHost")?.value, row("metricsHost")?.source], ["127.0.0.1", "default"]);
   assert.deepEqual([row("shutdownGraceSeconds")?.value, row("shutdownGraceSeconds")?.source], [30, "default"]);
   assert.deepEqual([row("authKey")?.value, row("authKey")?.source], ["key-id", "env"]);
@@ -73,7 +84,9 @@ test("a secret from an auth file is used but never printed", () => {
 });
 
 test("an unknown key or a wrong type in idflow.config.json is an error naming the file, the line and the key (exit 2)", () => {
-  const dir = project('{\n  "ownerEmail": "team@example.com",\n  "logLevl": "debug",\n  "shutdownGraceSeconds": "ten",\n  "workers": { "text_stats": { "concurency": 2 } }\n}\n');
+  const dir = project(
+    '{\n  "ownerEmail": "team@example.com",\n  "logLevl": "debug",\n  "shutdownGraceSeconds": "ten",\n  "workers": { "text_stats": { "concurency": 2 } }\n}\n',
+  );
   const r = spawnSync(process.execPath, [bin, "config", "--root", dir], { env: cleanEnv(), encoding: "utf8" });
   assert.equal(r.status, 2);
   const file = path.join(dir, "idflow.config.json");

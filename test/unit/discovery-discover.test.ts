@@ -73,7 +73,7 @@ describe("discover: a messy project with experimentalDecorators", () => {
 
   test("loads exactly the good workers, sorted by folder", () => {
     assert.deepEqual(
-      r.registrations.map((x) => `${x.name}${x.domain ? "@" + x.domain : ""}`),
+      r.registrations.map((x) => `${x.name}${x.domain ? `@${x.domain}` : ""}`),
       ["bad_opts_ok", "greet@eu", "greet", "pair_instance", "pair_static@eu"],
     );
   });
@@ -103,18 +103,30 @@ describe("discover: a messy project with experimentalDecorators", () => {
   });
 
   test("every broken folder is reported with its file and cause", () => {
-    assert.match(errorFor(r, "broken_syntax").join(), /^tasks\/broken_syntax\/broken_syntax\.ts: failed to load: syntax error at tasks\/broken_syntax\/broken_syntax\.ts:2:\d+: /);
+    assert.match(
+      errorFor(r, "broken_syntax").join(),
+      /^tasks\/broken_syntax\/broken_syntax\.ts: failed to load: syntax error at tasks\/broken_syntax\/broken_syntax\.ts:2:\d+: /,
+    );
     assert.match(errorFor(r, "throws").join(), /^tasks\/throws\/throws\.ts: failed to load: boom at import \(thrown at tasks\/throws\/throws\.ts:3:\d+\)/);
-    assert.match(errorFor(r, "missing_dep").join(), /^tasks\/missing_dep\/missing_dep\.ts: failed to load: cannot find package "left-pad-not-installed": install it \(npm i left-pad-not-installed\)/);
+    assert.match(
+      errorFor(r, "missing_dep").join(),
+      /^tasks\/missing_dep\/missing_dep\.ts: failed to load: cannot find package "left-pad-not-installed": install it \(npm i left-pad-not-installed\)/,
+    );
     assert.match(errorFor(r, "empty").join(), /^tasks\/empty\/empty\.ts registered no worker: mark a function with workerTask/);
     assert.match(errorFor(r, "no_module").join(), /^tasks\/no_module has no task module: expected no_module\.ts or index\.ts/);
-    assert.match(errorFor(r, "ctor_throws").join(), /^tasks\/ctor_throws\/ctor_throws\.ts: workerTask "needy": constructing Needy with no arguments \(to bind Needy\.run\) threw: needs a database/);
+    assert.match(
+      errorFor(r, "ctor_throws").join(),
+      /^tasks\/ctor_throws\/ctor_throws\.ts: workerTask "needy": constructing Needy with no arguments \(to bind Needy\.run\) threw: needs a database/,
+    );
   });
 
   test("a duplicate name+domain is an error naming both files; the first one stays", () => {
     const [msg, ...rest] = errorFor(r, "zz_dup");
     assert.equal(rest.length, 0);
-    assert.match(msg, /^tasks\/zz_dup\/zz_dup\.ts: workerTask "greet" \(again\) is a duplicate: "greet" is already registered by tasks\/greet\/greet\.ts \(greet\)/);
+    assert.match(
+      msg,
+      /^tasks\/zz_dup\/zz_dup\.ts: workerTask "greet" \(again\) is a duplicate: "greet" is already registered by tasks\/greet\/greet\.ts \(greet\)/,
+    );
     assert.equal(r.registrations.find((x) => x.name === "greet" && !x.domain)!.sourceFile, path.join(p.root, "tasks/greet/greet.ts"));
     assert.deepEqual(errorFor(r, "dup_domain"), [], "same name in another domain is fine");
   });
@@ -139,7 +151,10 @@ describe("discover: a messy project with experimentalDecorators", () => {
       again.registrations.map((x) => x.name),
       r.registrations.map((x) => x.name),
     );
-    assert.deepEqual(again.errors.map((e) => e.message), r.errors.map((e) => e.message));
+    assert.deepEqual(
+      again.errors.map((e) => e.message),
+      r.errors.map((e) => e.message),
+    );
   });
 
   test("CONDUCTOR_WORKER_* overrides are merged in, and a bad value names the variable", async () => {
@@ -162,15 +177,24 @@ describe("discover: a messy project with experimentalDecorators", () => {
     assert.equal(o.registrations.find((x) => x.name === "pair_static")!.options.paused, true);
     assert.ok(!o.registrations.some((x) => x.name === "bad_opts_ok"));
     assert.ok(
-      o.errors.some((e) => e.message === 'tasks/bad_opts/bad_opts.ts: workerTask "bad_opts_ok": CONDUCTOR_WORKER_BAD_OPTS_OK_CONCURRENCY must be an integer >= 1, got "abc"'),
+      o.errors.some(
+        (e) =>
+          e.message === 'tasks/bad_opts/bad_opts.ts: workerTask "bad_opts_ok": CONDUCTOR_WORKER_BAD_OPTS_OK_CONCURRENCY must be an integer >= 1, got "abc"',
+      ),
       o.errors.map((e) => e.message).join("\n"),
     );
   });
 
   test("`idflow worker list --json` reports the same and exits 1", () => {
-    const res = spawnSync(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "worker", "list", "--root", p.root, "--json"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const res = spawnSync(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "worker", "list", "--root", p.root, "--json"], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     assert.equal(res.status, 1, res.stderr);
-    const out = JSON.parse(res.stdout) as { workers: Array<{ name: string; sourceFile: string }>; errors: Array<{ folder: string; file: string | null; message: string }> };
+    const out = JSON.parse(res.stdout) as {
+      workers: Array<{ name: string; sourceFile: string }>;
+      errors: Array<{ folder: string; file: string | null; message: string }>;
+    };
     assert.equal(out.workers.length, 5);
     assert.equal(out.errors.length, r.errors.length);
     assert.ok(out.errors.some((e) => e.file === "tasks/zz_dup/zz_dup.ts" && e.message.includes("tasks/greet/greet.ts")));
@@ -178,7 +202,10 @@ describe("discover: a messy project with experimentalDecorators", () => {
   });
 
   test("`idflow worker list` prints the table, then every error, and exits 1", () => {
-    const res = spawnSync(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "worker", "list", "--root", p.root], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const res = spawnSync(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "worker", "list", "--root", p.root], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     assert.equal(res.status, 1);
     assert.equal(res.stdout, "");
     assert.match(res.stderr, /^NAME +DOMAIN +CONC +POLL +RETRIES +TIMEOUT\/RESP +SOURCE\n/);
@@ -223,7 +250,10 @@ export const unused = NotExported.name;`,
 
   test("instance (exported class), static and plain-function workers load and bind", async () => {
     // TC39 decorates static members before instance ones, so that is the order of declaration.
-    assert.deepEqual(r.registrations.map((x) => x.name), ["tc_static", "tc_instance", "tc_plain"]);
+    assert.deepEqual(
+      r.registrations.map((x) => x.name),
+      ["tc_static", "tc_instance", "tc_plain"],
+    );
     const [stat, inst, plain] = r.registrations;
     assert.equal(inst.symbol, "Counter.inc");
     assert.deepEqual(await inst.fn({ by: 1 }, {} as never), { n: 11 });
@@ -233,14 +263,17 @@ export const unused = NotExported.name;`,
   });
 
   test("an instance method of a class that is not exported is an error saying what to do", () => {
-    assert.deepEqual(r.errors.map((e) => e.message), [
-      'tasks/hidden_class/hidden_class.ts: workerTask "hidden": cannot find the class of instance method "run": without experimentalDecorators the class must be exported from the task module (or make the method static)',
-    ]);
+    assert.deepEqual(
+      r.errors.map((e) => e.message),
+      [
+        'tasks/hidden_class/hidden_class.ts: workerTask "hidden": cannot find the class of instance method "run": without experimentalDecorators the class must be exported from the task module (or make the method static)',
+      ],
+    );
   });
 });
 
 describe("discover: other project shapes", () => {
-  test("a CommonJS-typed project (no \"type\": \"module\") and .mjs/.js modules load", async () => {
+  test('a CommonJS-typed project (no "type": "module") and .mjs/.js modules load', async () => {
     const p = scratchProject(
       {
         "tasks/cjs_ts/index.ts": `import { workerTask } from "idflow";\nexport const f = workerTask({ name: "cjs_ts" })(async () => ({ ok: 1 }));\n`,
@@ -251,7 +284,10 @@ describe("discover: other project shapes", () => {
     try {
       const r = await discover({ root: p.root, env: {} });
       assert.deepEqual(r.errors, []);
-      assert.deepEqual(r.registrations.map((x) => x.name), ["cjs_ts", "esm_js"]);
+      assert.deepEqual(
+        r.registrations.map((x) => x.name),
+        ["cjs_ts", "esm_js"],
+      );
       assert.deepEqual(await r.registrations[0].fn({}, {} as never), { ok: 1 });
     } finally {
       p.cleanup();
@@ -266,7 +302,10 @@ describe("discover: other project shapes", () => {
     try {
       const r = await discover({ root: p.root, env: {} });
       assert.deepEqual(r.registrations, []);
-      assert.deepEqual(r.errors.map((e) => e.message), ["tasks/twice has more than one task module (twice.ts, index.ts): keep one of them, or move the others' code into helpers they import"]);
+      assert.deepEqual(
+        r.errors.map((e) => e.message),
+        ["tasks/twice has more than one task module (twice.ts, index.ts): keep one of them, or move the others' code into helpers they import"],
+      );
       const empty = await discover({ root: path.join(p.root, "node_modules"), env: {} });
       assert.deepEqual(empty, { registrations: [], errors: [] });
     } finally {
@@ -274,9 +313,16 @@ describe("discover: other project shapes", () => {
     }
   });
 
-  test("this repository's tasks/ load with `import ... from \"idflow\"` (self-reference)", async () => {
+  test('this repository\'s tasks/ load with `import ... from "idflow"` (self-reference)', async () => {
     const r = await discover({ root: REPO_ROOT, env: {} });
     assert.deepEqual(r.errors, []);
-    assert.deepEqual(r.registrations.map((x) => x.name).sort(), ["draft_outline", "extract_keywords", "fetch_url", "readability", "slugify_title", "text_stats"]);
+    assert.deepEqual(r.registrations.map((x) => x.name).sort(), [
+      "draft_outline",
+      "extract_keywords",
+      "fetch_url",
+      "readability",
+      "slugify_title",
+      "text_stats",
+    ]);
   });
 });

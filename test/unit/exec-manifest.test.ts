@@ -63,12 +63,15 @@ describe("executable task folders (task.json)", () => {
     const bad = errs("bad_opts");
     assert.equal(bad.length, 4, bad.join("\n"));
     assert.match(bad[0], /^tasks\/bad_opts\/task\.json:6:3 #\/mode: "mode" must be one of "process", "lines", got "stream"/);
-    assert.match(bad[1], /^tasks\/bad_opts\/task\.json:7:3 #\/isolation: "isolation" does not apply to an executable task.*\n    fix: remove "isolation"$/);
+    assert.match(bad[1], /^tasks\/bad_opts\/task\.json:7:3 #\/isolation: "isolation" does not apply to an executable task.*\n {4}fix: remove "isolation"$/);
     assert.match(bad[2], /^tasks\/bad_opts\/task\.json:4:3 #\/retryCount: retryCount must be an integer >= 0, got -1/);
-    assert.match(bad[3], /^tasks\/bad_opts\/task\.json:5:3 #\/comand: unknown option "comand".*\n    fix: remove it, or use one of: command, args, mode, name,/);
-    assert.match(errs("not_on_path")[0], /#\/command: "no-such-program-idflow" is not on PATH\n    fix: install it, or give its full path/);
-    assert.match(errs("not_exec")[0], /#\/command: \.\/run\.sh is not executable\n    fix: chmod \+x .*run\.sh/);
-    assert.match(errs("syntax")[0], /^tasks\/syntax\/task\.json:1:\d+ #: JSON syntax error: .*\n    fix: task\.json is strict JSON/);
+    assert.match(
+      bad[3],
+      /^tasks\/bad_opts\/task\.json:5:3 #\/comand: unknown option "comand".*\n {4}fix: remove it, or use one of: command, args, mode, name,/,
+    );
+    assert.match(errs("not_on_path")[0], /#\/command: "no-such-program-idflow" is not on PATH\n {4}fix: install it, or give its full path/);
+    assert.match(errs("not_exec")[0], /#\/command: \.\/run\.sh is not executable\n {4}fix: chmod \+x .*run\.sh/);
+    assert.match(errs("syntax")[0], /^tasks\/syntax\/task\.json:1:\d+ #: JSON syntax error: .*\n {4}fix: task\.json is strict JSON/);
     assert.match(errs("both")[0], /has both a task module \(both\.ts\) and a task\.json/);
     assert.match(errs("zz_dup")[0], /is a duplicate: "py_ok" is already registered by tasks\/py_ok\/task\.json/);
   });

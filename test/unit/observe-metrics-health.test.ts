@@ -9,9 +9,29 @@ import { RuntimeEvents } from "../../src/runtime/events.ts";
 import { metricValue } from "../support/prometheus.ts";
 
 const value = metricValue;
-const worker = (name: string, inFlight = 0, concurrency = 2): WorkerSnapshot["workers"][number] => ({ name, concurrency, inFlight, pollIntervalMs: 100, pollTimeoutMs: 100 });
-const started = (w: string, taskId: string, queueWaitMs?: number) => ({ worker: w, taskId, workflowId: "wf", chained: false, queueWaitMs, inFlight: 1, concurrency: 2 });
-const finished = (w: string, taskId: string, status: "COMPLETED" | "FAILED" | "FAILED_WITH_TERMINAL_ERROR" | "IN_PROGRESS", durationMs: number, timedOut = false) => ({
+const worker = (name: string, inFlight = 0, concurrency = 2): WorkerSnapshot["workers"][number] => ({
+  name,
+  concurrency,
+  inFlight,
+  pollIntervalMs: 100,
+  pollTimeoutMs: 100,
+});
+const started = (w: string, taskId: string, queueWaitMs?: number) => ({
+  worker: w,
+  taskId,
+  workflowId: "wf",
+  chained: false,
+  queueWaitMs,
+  inFlight: 1,
+  concurrency: 2,
+});
+const finished = (
+  w: string,
+  taskId: string,
+  status: "COMPLETED" | "FAILED" | "FAILED_WITH_TERMINAL_ERROR" | "IN_PROGRESS",
+  durationMs: number,
+  timedOut = false,
+) => ({
   worker: w,
   taskId,
   workflowId: "wf",
@@ -195,7 +215,12 @@ describe("the observation endpoint", () => {
       let res = await fetch(`${srv.url}/health/ready`);
       assert.equal(res.status, 503);
       assert.deepEqual(((await res.json()) as { reasons: string[] }).reasons, ["the workers have not started yet"]);
-      srv.attach({ workers: [{ name: "a", workerId: "w", concurrency: 1, pollIntervalMs: 100, pollTimeoutMs: 100, execTimeoutSeconds: 0, leaseExtend: false, isolation: "none" }], stats: () => ({ workers: {}, delivery: {} as never, watchdogRestarts: 0 }) });
+      srv.attach({
+        workers: [
+          { name: "a", workerId: "w", concurrency: 1, pollIntervalMs: 100, pollTimeoutMs: 100, execTimeoutSeconds: 0, leaseExtend: false, isolation: "none" },
+        ],
+        stats: () => ({ workers: {}, delivery: {} as never, watchdogRestarts: 0 }),
+      });
       events.emit("poll", { worker: "a", outcome: "empty", count: 0, durationMs: 3 });
       res = await fetch(`${srv.url}/health/ready`);
       assert.equal(res.status, 200);

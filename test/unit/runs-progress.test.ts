@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import type { Workflow } from "../../src/conductor/types.ts";
 import { describeProgress } from "../../src/runs/progress.ts";
 
-const task = (ref: string, type: string, status: string, def = type) => ({ taskId: ref, workflowInstanceId: "w", referenceTaskName: ref, taskType: type, taskDefName: def, status }) as never;
+const task = (ref: string, type: string, status: string, def = type) =>
+  ({ taskId: ref, workflowInstanceId: "w", referenceTaskName: ref, taskType: type, taskDefName: def, status }) as never;
 
 describe("workflow progress line", () => {
   it("names running tasks and those waiting for a worker; containers are left out", () => {

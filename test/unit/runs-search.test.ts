@@ -16,7 +16,10 @@ describe("workflow search filters", () => {
 
   it("builds one query: names, statuses (any case), start time", () => {
     assert.equal(searchQuery({}), "");
-    assert.equal(searchQuery({ name: ["a", "b_c"], status: ["failed", "TIMED_OUT"], sinceMs: 1000 }, 5000), "workflowType IN (a,b_c) AND status IN (FAILED,TIMED_OUT) AND startTime > 4000");
+    assert.equal(
+      searchQuery({ name: ["a", "b_c"], status: ["failed", "TIMED_OUT"], sinceMs: 1000 }, 5000),
+      "workflowType IN (a,b_c) AND status IN (FAILED,TIMED_OUT) AND startTime > 4000",
+    );
     assert.throws(() => searchQuery({ status: ["BROKEN"] }), /--status BROKEN is not a workflow status: use one of RUNNING, COMPLETED/);
     assert.throws(() => searchQuery({ name: ["a) OR (1=1"] }), /--name "a\) OR \(1=1": a workflow name has only letters/);
   });

@@ -10,7 +10,7 @@ import { ConductorClient } from "../../src/conductor/client.ts";
 import type { Task, TaskResult } from "../../src/conductor/types.ts";
 import { execute } from "../../src/runtime/executor.ts";
 import { batches, isBatchProgress } from "../../src/task/batches.ts";
-import type { TaskContext } from "../../src/task/context.ts";
+import type { TaskContext, TaskFunction } from "../../src/task/context.ts";
 import { HttpDouble } from "../support/http-double.ts";
 import { reg, testLogger, until } from "../fixtures/runtime/helpers.ts";
 
@@ -36,12 +36,26 @@ after(async () => {
 let n = 0;
 function task(extra: Partial<Task> = {}): Task {
   const taskId = `t${++n}`;
-  const t: Task = { taskId, workflowInstanceId: "wf", taskType: "ck_unit", status: "IN_PROGRESS", pollCount: 1, retryCount: 0, responseTimeoutSeconds: 60, inputData: {}, ...extra };
+  const t: Task = {
+    taskId,
+    workflowInstanceId: "wf",
+    taskType: "ck_unit",
+    status: "IN_PROGRESS",
+    pollCount: 1,
+    retryCount: 0,
+    responseTimeoutSeconds: 60,
+    inputData: {},
+    ...extra,
+  };
   serverTasks.set(taskId, { ...t });
   return t;
 }
-const updatesOf = (taskId: string) => double.calls("POST", "/api/tasks").map((r) => r.json as TaskResult).filter((u) => u.taskId === taskId);
-const run = (fn: (input: any, ctx: TaskContext) => unknown, t: Task, checkpointIntervalMs = 1000, leaseExtend = false) =>
+const updatesOf = (taskId: string) =>
+  double
+    .calls("POST", "/api/tasks")
+    .map((r) => r.json as TaskResult)
+    .filter((u) => u.taskId === taskId);
+const run = (fn: TaskFunction, t: Task, checkpointIntervalMs = 1000, leaseExtend = false) =>
   execute(reg("ck_unit", fn), t, { client, workerId: "w", logger: testLogger(), execTimeoutSeconds: 0, leaseExtend, checkpointIntervalMs });
 
 describe("ctx.checkpoint (HTTP double)", () => {
@@ -49,13 +63,17 @@ describe("ctx.checkpoint (HTTP double)", () => {
     const t = task();
     const stateOf = (u: TaskResult) => (u.outputData!.checkpoint as { state: { i: number } }).state.i;
     let elapsed = 0;
-    const ex = run(async (_i, ctx) => {
-      const t0 = performance.now();
-      for (let i = 1; i <= 500; i++) await ctx.checkpoint({ i });
-      await until(() => updatesOf(t.taskId).some((u) => stateOf(u) === 500), 10_000, "the latest state to be sent");
-      elapsed = performance.now() - t0;
-      return { done: true };
-    }, t, 200);
+    const ex = run(
+      async (_i, ctx) => {
+        const t0 = performance.now();
+        for (let i = 1; i <= 500; i++) await ctx.checkpoint({ i });
+        await until(() => updatesOf(t.taskId).some((u) => stateOf(u) === 500), 10_000, "the latest state to be sent");
+        elapsed = performance.now() - t0;
+        return { done: true };
+      },
+      t,
+      200,
+    );
     const r = await ex.result;
     assert.equal(r.status, "COMPLETED");
     assert.deepEqual(r.outputData, { done: true }, "a completed output replaces the checkpoint");
@@ -63,7 +81,10 @@ describe("ctx.checkpoint (HTTP double)", () => {
     const states = ups.map(stateOf);
     assert.equal(states[0], 1, "the first goes at once");
     assert.equal(states.at(-1), 500, "the latest wins");
-    assert.ok(states.every((s, k) => k === 0 || s > states[k - 1]), `in order: ${states}`);
+    assert.ok(
+      states.every((s, k) => k === 0 || s > states[k - 1]),
+      `in order: ${states}`,
+    );
     // 1 at once + at most one per 200 ms interval since (the loop itself takes a few ms unless the machine is loaded)
     assert.ok(ups.length >= 2 && ups.length <= 2 + Math.floor(elapsed / 200), `${ups.length} updates in ${Math.round(elapsed)} ms`);
     for (const u of ups) {
@@ -89,23 +110,31 @@ describe("ctx.checkpoint (HTTP double)", () => {
 
   it("flush waits for the server and bypasses the interval", async () => {
     const t = task();
-    const ex = run(async (_i, ctx) => {
-      await ctx.checkpoint({ a: 1 }, { flush: true });
-      const after1 = updatesOf(t.taskId).length;
-      await ctx.checkpoint({ a: 2 }, { flush: true });
-      return { after1, after2: updatesOf(t.taskId).length };
-    }, t, 60_000);
+    const ex = run(
+      async (_i, ctx) => {
+        await ctx.checkpoint({ a: 1 }, { flush: true });
+        const after1 = updatesOf(t.taskId).length;
+        await ctx.checkpoint({ a: 2 }, { flush: true });
+        return { after1, after2: updatesOf(t.taskId).length };
+      },
+      t,
+      60_000,
+    );
     const r = await ex.result;
     assert.deepEqual(r.outputData, { after1: 1, after2: 2 });
   });
 
   it("a failure carries the latest state, even one the interval had not sent yet", async () => {
     const t = task();
-    const ex = run(async (_i, ctx) => {
-      await ctx.checkpoint({ step: 1 });
-      await ctx.checkpoint({ step: 2 }); // throttled, not sent
-      throw new Error("boom");
-    }, t, 60_000);
+    const ex = run(
+      async (_i, ctx) => {
+        await ctx.checkpoint({ step: 1 });
+        await ctx.checkpoint({ step: 2 }); // throttled, not sent
+        throw new Error("boom");
+      },
+      t,
+      60_000,
+    );
     const r = await ex.result;
     assert.equal(r.status, "FAILED");
     assert.deepEqual((r.outputData!.checkpoint as { state: unknown }).state, { step: 2 });
@@ -154,16 +183,21 @@ describe("resume (HTTP double)", () => {
     assert.deepEqual(fresh.outputData, { from: null });
 
     serverTasks.set("c1", { taskId: "c1", status: "FAILED", outputData: { checkpoint: env(2, { next: 9 }, "c1") } });
-    const failed = await run(async () => {
-      throw new Error("again");
-    }, task({ retriedTaskId: "c1" })).result;
+    const failed = await run(
+      async () => {
+        throw new Error("again");
+      },
+      task({ retriedTaskId: "c1" }),
+    ).result;
     assert.deepEqual((failed.outputData!.checkpoint as { state: unknown }).state, { next: 9 });
   });
 
   it("while the earlier attempt cannot be read the task waits, then resumes; a refusal fails it", async () => {
     let answers = 0;
     double.on("GET", "/api/tasks/flaky", () =>
-      ++answers <= 2 ? { status: 503, json: { message: "down" } } : { json: { taskId: "flaky", status: "FAILED", outputData: { checkpoint: env(1, { next: 3 }, "flaky") } } },
+      ++answers <= 2
+        ? { status: 503, json: { message: "down" } }
+        : { json: { taskId: "flaky", status: "FAILED", outputData: { checkpoint: env(1, { next: 3 }, "flaky") } } },
     );
     const r = await run(async (_i, ctx) => ({ from: ctx.resumeFrom }), task({ retriedTaskId: "flaky" })).result;
     assert.deepEqual(r.outputData, { from: { next: 3 } });
@@ -257,9 +291,12 @@ describe("batches", () => {
     assert.ok(isBatchProgress(last));
     assert.equal(last.itemsDone, 10);
 
-    for (const source of [items, (function* () {
-      yield* items;
-    })()]) {
+    for (const source of [
+      items,
+      (function* () {
+        yield* items;
+      })(),
+    ]) {
       const second = fakeCtx(last);
       const seen2: number[] = [];
       const runner = batches(second.ctx, source, 10);
@@ -268,8 +305,21 @@ describe("batches", () => {
       const p = runner.progress();
       assert.equal(p.itemsDone, 25);
       assert.equal(p.done, 3);
-      assert.deepEqual(p.attempts.map((a) => [a.from, a.to, a.batches]), [[0, 10, 1], [10, 25, 2]]);
-      assert.deepEqual(p.recent.map((m) => [m.index, m.start, m.end, m.attempt]), [[0, 0, 10, 0], [1, 10, 20, 1], [2, 20, 25, 1]]);
+      assert.deepEqual(
+        p.attempts.map((a) => [a.from, a.to, a.batches]),
+        [
+          [0, 10, 1],
+          [10, 25, 2],
+        ],
+      );
+      assert.deepEqual(
+        p.recent.map((m) => [m.index, m.start, m.end, m.attempt]),
+        [
+          [0, 0, 10, 0],
+          [1, 10, 20, 1],
+          [2, 20, 25, 1],
+        ],
+      );
     }
   });
 
@@ -305,5 +355,17 @@ describe("batches", () => {
     assert.ok(isBatchProgress(p));
     assert.equal(p.done, 3);
     assert.equal(p.itemsDone, 5);
+
+    // An attempt that finds every batch done (its predecessor died after the last checkpoint) reports the progress too.
+    const again = await run(
+      async (_i, ctx) => {
+        let n = 0;
+        for await (const _b of ctx.batches([1, 2, 3, 4, 5], 2)) n++;
+        return { ran: n };
+      },
+      task({ pollCount: 2, outputData: { checkpoint: { v: 1, seq: 3, savedAt: 1, taskId: "x", state: p } } }),
+    ).result;
+    assert.equal(again.outputData!.ran, 0);
+    assert.deepEqual(again.outputData!.batches, p);
   });
 });

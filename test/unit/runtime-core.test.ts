@@ -45,7 +45,11 @@ async function double(answer: (req: http.IncomingMessage, body: string) => { sta
 
 describe("result mapping", () => {
   it("plain object → COMPLETED; primitives wrapped; inProgress → IN_PROGRESS", () => {
-    assert.deepEqual(mapValue({ a: 1, d: new Date(0), u: undefined }, base), { ...base, status: "COMPLETED", outputData: { a: 1, d: "1970-01-01T00:00:00.000Z" } });
+    assert.deepEqual(mapValue({ a: 1, d: new Date(0), u: undefined }, base), {
+      ...base,
+      status: "COMPLETED",
+      outputData: { a: 1, d: "1970-01-01T00:00:00.000Z" },
+    });
     assert.deepEqual(mapValue(42, base).outputData, { result: 42 });
     assert.deepEqual(mapValue(undefined, base).outputData, {});
     const r = mapValue(inProgress({ callbackAfterSeconds: 5, output: { p: 1 } }), base);
@@ -105,12 +109,19 @@ describe("spool (write-ahead log)", () => {
     die(dir, a);
     const b = new ResultJournal({ dir, logger: silentLogger() });
     const got = b.open();
-    assert.deepEqual(got.map((r) => r.entry?.result.taskId), ["t2", "t4", "t5"]);
+    assert.deepEqual(
+      got.map((r) => r.entry?.result.taskId),
+      ["t2", "t4", "t5"],
+    );
     assert.ok(got.every((r) => r.recovered));
     for (const r of got) b.done(r);
     await b.flush();
     assert.equal(b.close(), 0);
-    assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith("lease-")), [], "every segment removed once handled");
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => !f.startsWith("lease-")),
+      [],
+      "every segment removed once handled",
+    );
   });
 
   it("ownership is a run id and a lease, not a pid: pid 1 of an earlier container start is dead, a fresh lease of another live run is not", async () => {
@@ -123,7 +134,10 @@ describe("spool (write-ahead log)", () => {
     const info = JSON.parse(readFileSync(lease, "utf8"));
     writeFileSync(lease, JSON.stringify({ ...info, processStart: info.processStart - 60_000 }));
     const b = new ResultJournal({ dir, logger: silentLogger(), staleMs: 60_000 });
-    assert.deepEqual(b.open().map((r) => r.entry?.result.taskId), ["t1"]);
+    assert.deepEqual(
+      b.open().map((r) => r.entry?.result.taskId),
+      ["t1"],
+    );
     // Another host's fresh lease: alive until stale.
     const c = new ResultJournal({ dir, logger: silentLogger(), staleMs: 60_000 });
     c.open();
@@ -135,7 +149,11 @@ describe("spool (write-ahead log)", () => {
     const old = new Date(Date.now() - 120_000);
     utimesSync(cLease, old, old);
     const e = new ResultJournal({ dir, logger: silentLogger(), staleMs: 60_000 });
-    assert.deepEqual(e.open().map((r) => r.entry?.result.taskId), ["t2"], "a stale lease is a dead run's");
+    assert.deepEqual(
+      e.open().map((r) => r.entry?.result.taskId),
+      ["t2"],
+      "a stale lease is a dead run's",
+    );
     for (const j of [b, d, e]) j.close();
   });
 
@@ -148,7 +166,10 @@ describe("spool (write-ahead log)", () => {
     appendFileSync(path.join(dir, seg), '{"p":"x.1","e":{"result":{"taskId":"t9","work');
     die(dir, a);
     const b = new ResultJournal({ dir, logger: silentLogger() });
-    assert.deepEqual(b.open().map((r) => r.entry?.result.taskId), ["t1"]);
+    assert.deepEqual(
+      b.open().map((r) => r.entry?.result.taskId),
+      ["t1"],
+    );
     assert.equal(b.corrupt, 1);
     b.close();
   });
@@ -166,7 +187,10 @@ describe("spool (write-ahead log)", () => {
     assert.equal(p.rec.durable, false);
     assert.equal(j.pending, 1);
     assert.ok(j.degraded);
-    assert.ok(lines.some((l) => l.includes("cannot write the result spool")), lines.join(""));
+    assert.ok(
+      lines.some((l) => l.includes("cannot write the result spool")),
+      lines.join(""),
+    );
     unlinkSync(dir);
     await delay(80);
     j.put({ result: result(2) });
@@ -200,7 +224,14 @@ describe("delivery under faults", () => {
     const make = () => {
       const c = new ConductorClient({ serverUrl: d.url() });
       const logger = silentLogger();
-      return new ResultDelivery({ client: c, logger, outage: new OutageTracker(logger, d.url()), spoolDir: spoolDir(stateDir), backoff: { baseMs: 10, capMs: 50 }, ...extra });
+      return new ResultDelivery({
+        client: c,
+        logger,
+        outage: new OutageTracker(logger, d.url()),
+        spoolDir: spoolDir(stateDir),
+        backoff: { baseMs: 10, capMs: 50 },
+        ...extra,
+      });
     };
     return { d, make, stateDir };
   }
@@ -242,8 +273,17 @@ describe("delivery under faults", () => {
     assert.equal(last.get("bad")?.status, 200);
     assert.equal(last.get("bad")?.result.status, "FAILED");
     assert.match(last.get("bad")!.result.reasonForIncompletion!, /refused.*400.*too odd/);
-    const letters = readFileSync(deadLetterFile(stateDir), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(letters.map((l) => `${l.taskId}:${l.server.status}:${l.result.status}`).sort(), ["bad:400:COMPLETED", "fatal:500:COMPLETED", "fatal:500:FAILED", "worse:422:COMPLETED", "worse:422:FAILED"]);
+    const letters = readFileSync(deadLetterFile(stateDir), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(letters.map((l) => `${l.taskId}:${l.server.status}:${l.result.status}`).sort(), [
+      "bad:400:COMPLETED",
+      "fatal:500:COMPLETED",
+      "fatal:500:FAILED",
+      "worse:422:COMPLETED",
+      "worse:422:FAILED",
+    ]);
     assert.equal(letters.find((l) => l.taskId === "bad").server.body.message, "too odd");
     assert.equal(d.seen.filter((s) => s.body.includes('"fatal"') && s.body.includes("COMPLETED")).length, 3, "a 5xx retryable:false is tried 3 times first");
     assert.equal(delivery.stats.deadLettered, 5);
@@ -266,7 +306,10 @@ describe("delivery under faults", () => {
     await until(() => second.idle, 5000, "spool delivered");
     const last = lastAnswers(d.seen);
     // At least once: the closed instance's abandoned request may still land; every result arrives, in order, last answer a success.
-    assert.deepEqual([...new Set(d.seen.map((s) => JSON.parse(s.body).taskId))], Array.from({ length: 11 }, (_, i) => `t${i + 1}`));
+    assert.deepEqual(
+      [...new Set(d.seen.map((s) => JSON.parse(s.body).taskId))],
+      Array.from({ length: 11 }, (_, i) => `t${i + 1}`),
+    );
     for (const [id, a] of last) assert.equal(a.status, 200, id);
     assert.equal(second.stats.recovered, 10);
     assert.equal(await second.close(200), 0);
@@ -377,7 +420,16 @@ describe("shutdown with a poll under way", () => {
       stateDir: tempStateDir(),
       handleSignals: false,
       logger: silentLogger(),
-      registrations: [reg("late_task", async (i: { n: number }) => (ran++, { doubled: i.n * 2 }), { pollTimeoutMs: 1000 })],
+      registrations: [
+        reg(
+          "late_task",
+          async (i: { n: number }) => {
+            ran++;
+            return { doubled: i.n * 2 };
+          },
+          { pollTimeoutMs: 1000 },
+        ),
+      ],
     });
     await until(() => arrived > 0, 5000, "the poll request under way");
     assert.equal(polled, 0, "stop() comes while the poll is still unanswered");

@@ -47,23 +47,40 @@ describe("runtime events", () => {
       handleSignals: false,
       backoff: { baseMs: 10, capMs: 20 },
       registrations: [
-        reg("ev_task", async (input) => {
-          if (!input.ok) throw new TerminalError("not ok");
-          return { done: true };
-        }, { pollTimeoutMs: 20, pollIntervalMs: 10 }),
+        reg(
+          "ev_task",
+          async (input) => {
+            if (!input.ok) throw new TerminalError("not ok");
+            return { done: true };
+          },
+          { pollTimeoutMs: 20, pollIntervalMs: 10 },
+        ),
       ],
     });
     assert.equal(run.events, events);
     // (and an empty poll after them: the queue is empty then, but a stop() right after the last delivery may come before the next poll)
-    await until(() => (seen["task:finished"]?.length ?? 0) === 2 && run.stats().delivery.backlog === 0 && !!seen.poll?.some((p) => p.outcome === "empty"), 5000, "both tasks finished and delivered, then an empty poll");
+    await until(
+      () => (seen["task:finished"]?.length ?? 0) === 2 && run.stats().delivery.backlog === 0 && !!seen.poll?.some((p) => p.outcome === "empty"),
+      5000,
+      "both tasks finished and delivered, then an empty poll",
+    );
     await run.stop();
 
     const finished = seen["task:finished"]!;
-    assert.deepEqual(finished.map((e) => [e.taskId, e.status, e.timedOut]), [["e1", "COMPLETED", false], ["e2", "FAILED_WITH_TERMINAL_ERROR", false]]);
+    assert.deepEqual(
+      finished.map((e) => [e.taskId, e.status, e.timedOut]),
+      [
+        ["e1", "COMPLETED", false],
+        ["e2", "FAILED_WITH_TERMINAL_ERROR", false],
+      ],
+    );
     assert.equal(finished[1].reason, "not ok");
     assert.ok(finished.every((e) => e.worker === "ev_task" && e.concurrency === 1 && e.durationMs >= 0));
     const started = seen["task:started"]!;
-    assert.deepEqual(started.map((e) => e.taskId), ["e1", "e2"]);
+    assert.deepEqual(
+      started.map((e) => e.taskId),
+      ["e1", "e2"],
+    );
     assert.ok(started[0].queueWaitMs! >= 50, `queue wait from scheduledTime: ${started[0].queueWaitMs}`);
     assert.equal(started[1].queueWaitMs, undefined);
     const polls = seen.poll!;
@@ -71,8 +88,14 @@ describe("runtime events", () => {
     assert.ok(polls.some((p) => p.outcome === "empty"));
     const attempts = seen["delivery:attempt"]!;
     assert.equal(attempts.filter((a) => a.ok).length, 2, "two successful deliveries");
-    assert.ok(attempts.some((a) => !a.ok && a.httpStatus === 503), "the refused first attempt is reported");
-    assert.ok(seen["delivery:backlog"]!.some((b) => b.backlog > 0), "the retried result showed in the backlog");
+    assert.ok(
+      attempts.some((a) => !a.ok && a.httpStatus === 503),
+      "the refused first attempt is reported",
+    );
+    assert.ok(
+      seen["delivery:backlog"]!.some((b) => b.backlog > 0),
+      "the retried result showed in the backlog",
+    );
     assert.equal(seen["delivery:backlog"]!.at(-1)!.backlog, 0);
     assert.deepEqual(seen.draining, [{ reason: "stop" }]);
     assert.deepEqual(seen.stopped, [{ reason: "stop", exitCode: 0 }]);

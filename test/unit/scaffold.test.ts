@@ -46,7 +46,10 @@ test("init refuses a package.json that is not JSON, naming it, and writes nothin
   const dir = mkdtempSync(path.join(os.tmpdir(), "idflow-scaffold-"));
   try {
     writeFileSync(path.join(dir, "package.json"), "{ nope");
-    assert.throws(() => initProject(dir), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /package\.json is not valid JSON/.test(e.message));
+    assert.throws(
+      () => initProject(dir),
+      (e: Error & { exitCode?: number }) => e.exitCode === 2 && /package\.json is not valid JSON/.test(e.message),
+    );
     assert.equal(readFileSync(path.join(dir, "package.json"), "utf8"), "{ nope");
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -76,7 +79,10 @@ for (const mode of ["experimental", "tc39"] as const) {
       for (const r of found.registrations) assert.deepEqual(await r.fn({ text: "x" }, { log() {} } as never), { result: `${r.name}: x` });
       // the name is taken by a worker in another folder
       mkdirSync(path.join(p.root, "tasks/other"));
-      writeFileSync(path.join(p.root, "tasks/other/other.ts"), `import { workerTask } from "idflow";\nexport const f = workerTask({ name: "renamed" })(async () => ({}));\n`);
+      writeFileSync(
+        path.join(p.root, "tasks/other/other.ts"),
+        `import { workerTask } from "idflow";\nexport const f = workerTask({ name: "renamed" })(async () => ({}));\n`,
+      );
       await assert.rejects(newTask(p.root, "renamed", { asClass: false }), /a worker named "renamed" already exists in tasks\/other\/other\.ts/);
       await assert.rejects(newTask(p.root, "sc_cls", { asClass: false }), /tasks\/sc_cls already exists/);
     } finally {

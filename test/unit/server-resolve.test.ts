@@ -49,7 +49,10 @@ describe("java", () => {
     assert.deepEqual(j, { path: fake, source: "--java", major: 21, version: "21.0.1" });
     const fromEnv = await findJava({ env: { PATH: emptyBin, IDFLOW_JAVA: fake } });
     assert.equal(fromEnv.source, "IDFLOW_JAVA");
-    await assert.rejects(findJava({ env: { PATH: emptyBin, JAVA_HOME: "/no/such/jdk" } }), (e: unknown) => e instanceof ServerError && e.reason === "no-java" && /JAVA_HOME is \/no\/such\/jdk but/.test(e.message));
+    await assert.rejects(
+      findJava({ env: { PATH: emptyBin, JAVA_HOME: "/no/such/jdk" } }),
+      (e: unknown) => e instanceof ServerError && e.reason === "no-java" && /JAVA_HOME is \/no\/such\/jdk but/.test(e.message),
+    );
     await assert.rejects(findJava({ env: { PATH: emptyBin } }), (e: unknown) => e instanceof ServerError && /^no java found/.test(e.message));
   });
 });
@@ -59,11 +62,17 @@ describe("resolveServerJar", () => {
     const jar = path.join(tmp, "conductor-server-3.21.14-boot.jar");
     writeFileSync(jar, "");
     assert.deepEqual(await resolveServerJar({ javaMajor: 17, jar, env: { PATH: emptyBin } }), { jar, version: "3.21.14", source: "jar", chosenBy: "jar" });
-    await assert.rejects(resolveServerJar({ javaMajor: 17, jar: "/no/such.jar", env: {} }), (e: unknown) => e instanceof ServerError && e.exitCode === 2 && /\/no\/such\.jar \(from --jar\) does not exist/.test(e.message));
+    await assert.rejects(
+      resolveServerJar({ javaMajor: 17, jar: "/no/such.jar", env: {} }),
+      (e: unknown) => e instanceof ServerError && e.exitCode === 2 && /\/no\/such\.jar \(from --jar\) does not exist/.test(e.message),
+    );
   });
 
   test("a version too new for the Java found is refused before Maven runs", async () => {
-    await assert.rejects(resolveServerJar({ javaMajor: 17, version: "3.32.3", env: { PATH: emptyBin } }), (e: unknown) => e instanceof ServerError && /Conductor 3\.32\.3 needs Java 21 or newer, but the java found is Java 17/.test(e.message));
+    await assert.rejects(
+      resolveServerJar({ javaMajor: 17, version: "3.32.3", env: { PATH: emptyBin } }),
+      (e: unknown) => e instanceof ServerError && /Conductor 3\.32\.3 needs Java 21 or newer, but the java found is Java 17/.test(e.message),
+    );
   });
 
   test("no mvn: names what to install and the --jar way out", async () => {
@@ -86,7 +95,10 @@ describe("resolveServerJar", () => {
     const again = await resolveServerJar({ javaMajor: 17, env });
     assert.deepEqual(again, { jar: r.jar, version: "3.21.14", source: "cache", chosenBy: "pin", requested: "3.21.22" });
     const said = explainServerChoice({ ...again, java: { major: 17, version: "17.0.15", path: "/usr/bin/java", source: "PATH" } });
-    assert.equal(said.why, "Conductor 3.21.14: the newest release for Java 17.0.15 (/usr/bin/java, from PATH) (the pin 3.21.22 is not on Maven, so the newest release below it)");
+    assert.equal(
+      said.why,
+      "Conductor 3.21.14: the newest release for Java 17.0.15 (/usr/bin/java, from PATH) (the pin 3.21.22 is not on Maven, so the newest release below it)",
+    );
     assert.match(said.newerLine!, /^Conductor 3\.32\.3 \(the current line\) needs Java 21\+: install a JDK 21 or newer .* JAVA_HOME or IDFLOW_JAVA/);
     assert.equal(readLog(log).length, 3, "the second call does not run Maven");
   });
@@ -106,7 +118,8 @@ describe("resolveServerJar", () => {
   });
 
   test("mavenErrors keeps Maven's own [ERROR] lines without the help footer", () => {
-    const out = "[INFO] x\n\u001b[1;31m[ERROR]\u001b[m Failed to execute goal: Could not resolve\n[ERROR] \n[ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch.\n[ERROR] Re-run Maven using the -X switch\n[ERROR] [Help 1] http://x";
+    const out =
+      "[INFO] x\n\u001b[1;31m[ERROR]\u001b[m Failed to execute goal: Could not resolve\n[ERROR] \n[ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch.\n[ERROR] Re-run Maven using the -X switch\n[ERROR] [Help 1] http://x";
     assert.deepEqual(mavenErrors(out), ["Failed to execute goal: Could not resolve"]);
   });
 });
@@ -120,7 +133,10 @@ function scriptedMaven(repo: { bootJars: string[]; listed: string[] }): { mvn: s
   const log = path.join(dir, "calls.log");
   const local = path.join(dir, "repository", "org", "conductoross", "conductor-server");
   mkdirSync(local, { recursive: true });
-  writeFileSync(path.join(local, "maven-metadata-central.xml"), `<metadata><versioning><versions>${repo.listed.map((v) => `<version>${v}</version>`).join("")}</versions></versioning></metadata>`);
+  writeFileSync(
+    path.join(local, "maven-metadata-central.xml"),
+    `<metadata><versioning><versions>${repo.listed.map((v) => `<version>${v}</version>`).join("")}</versions></versioning></metadata>`,
+  );
   const script = `#!${process.execPath}
 const fs = require("fs"), path = require("path");
 const args = process.argv.slice(2);

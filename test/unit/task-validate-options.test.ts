@@ -61,7 +61,11 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ["inputTemplate an array", { name: "t", inputTemplate: [1] }, "inputTemplate must be a plain object, got [1]"],
   ["ownerEmail not an address", { name: "t", ownerEmail: "me" }, 'ownerEmail must be an e-mail address, got "me"'],
   ["inputSchema not an object", { name: "t", inputSchema: "object" }, 'inputSchema must be a JSON Schema object, a plain object, got "object"'],
-  ["outputSchema with a bad type", { name: "t", outputSchema: { type: "thing" } }, 'outputSchema must be a JSON Schema: "type" must be one of object, array, string, number, integer, boolean, null, got "thing"'],
+  [
+    "outputSchema with a bad type",
+    { name: "t", outputSchema: { type: "thing" } },
+    'outputSchema must be a JSON Schema: "type" must be one of object, array, string, number, integer, boolean, null, got "thing"',
+  ],
   ["concurrency 0", { name: "t", concurrency: 0 }, "concurrency must be an integer >= 1, got 0"],
   ["negative pollIntervalMs", { name: "t", pollIntervalMs: -100 }, "pollIntervalMs must be an integer >= 0, got -100"],
   ["pollTimeoutMs above Conductor's 5000", { name: "t", pollTimeoutMs: 5001 }, "pollTimeoutMs must be an integer from 0 to 5000, got 5001"],
@@ -71,9 +75,21 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ["negative checkpointIntervalMs", { name: "t", checkpointIntervalMs: -5 }, "checkpointIntervalMs must be an integer >= 0, got -5"],
   ["unknown isolation", { name: "t", isolation: "process" }, 'isolation must be one of none, thread, got "process"'],
   ["paused a number", { name: "t", paused: 1 }, "paused must be true or false, got 1"],
-  ["responseTimeout above timeout", { name: "t", timeoutSeconds: 10, responseTimeoutSeconds: 11 }, "responseTimeoutSeconds (11) must be <= timeoutSeconds (10) when timeoutSeconds > 0"],
-  ["timeout below the default responseTimeout", { name: "t", timeoutSeconds: 30 }, "timeoutSeconds (30) is below the default responseTimeoutSeconds (600); set responseTimeoutSeconds <= timeoutSeconds"],
-  ["backoffScaleFactor without LINEAR_BACKOFF", { name: "t", backoffScaleFactor: 2 }, 'backoffScaleFactor only applies with retryLogic LINEAR_BACKOFF (retryLogic is "FIXED")'],
+  [
+    "responseTimeout above timeout",
+    { name: "t", timeoutSeconds: 10, responseTimeoutSeconds: 11 },
+    "responseTimeoutSeconds (11) must be <= timeoutSeconds (10) when timeoutSeconds > 0",
+  ],
+  [
+    "timeout below the default responseTimeout",
+    { name: "t", timeoutSeconds: 30 },
+    "timeoutSeconds (30) is below the default responseTimeoutSeconds (600); set responseTimeoutSeconds <= timeoutSeconds",
+  ],
+  [
+    "backoffScaleFactor without LINEAR_BACKOFF",
+    { name: "t", backoffScaleFactor: 2 },
+    'backoffScaleFactor only applies with retryLogic LINEAR_BACKOFF (retryLogic is "FIXED")',
+  ],
   ["a typo", { name: "t", retrys: 2 }, 'unknown option "retrys" (did you mean retryCount?)'],
 ];
 
@@ -89,6 +105,6 @@ test("every declared option has a rule and an invalid-value case above", () => {
 });
 
 test("options that are not an object", () => {
-  assert.deepEqual(validateOptions(undefined), ["options must be an object like { name: \"my_task\" }, got undefined"]);
+  assert.deepEqual(validateOptions(undefined), ['options must be an object like { name: "my_task" }, got undefined']);
   assert.deepEqual(validateOptions("greet"), ['options must be an object like { name: "my_task" }, got "greet"']);
 });

@@ -50,8 +50,11 @@ test("TC39 shape (value, context): static methods learn their class from an init
 });
 
 test("misuse is a TypeError that says what to do", () => {
-  assert.throws(() => workerTask({ name: "x" })(class {} as never, { kind: "class", name: "X" } as never), /workerTask "x": decorate a class method or wrap a function; it was put on a class "X"/);
-  assert.throws(() => workerTask({ name: "x" })(function () {}, { kind: "method", name: "#p", private: true, static: false } as never), /is private/);
+  assert.throws(
+    () => workerTask({ name: "x" })(class {} as never, { kind: "class", name: "X" } as never),
+    /workerTask "x": decorate a class method or wrap a function; it was put on a class "X"/,
+  );
+  assert.throws(() => workerTask({ name: "x" })(() => {}, { kind: "method", name: "#p", private: true, static: false } as never), /is private/);
   assert.throws(() => workerTask({ name: "x" })({}, "field", undefined as never), /"field" is not a method/);
   assert.throws(() => (workerTask({ name: "x" }) as unknown as (v: unknown) => unknown)(42), /not number/);
 });
@@ -74,7 +77,10 @@ test("idflow loaded through tsx's discovery namespace records into the same stor
     return mod;
   });
   assert.ok(api);
-  assert.deepEqual(declarationsOf(fake, importer.scope).map((d) => d.options.name), ["w_namespaced"]);
+  assert.deepEqual(
+    declarationsOf(fake, importer.scope).map((d) => d.options.name),
+    ["w_namespaced"],
+  );
   assert.equal(declarationsOf(fake, importer.scope)[0].sourceFile, fake);
 });
 

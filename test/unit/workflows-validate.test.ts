@@ -63,8 +63,17 @@ test("the line and column point at the offending property", async () => {
   const issues = await check(path.join(fixtures, "broken", "unknown_type"));
   const text = await readFile(path.join(fixtures, "broken/unknown_type/workflows/unknown_type/unknown_type.json"), "utf8");
   const i = issues[0];
-  assert.equal(text.split("\n")[i.line! - 1].slice(i.column! - 1).trimEnd(), '"type": "SIMPL",');
-  assert.match(formatIssue(i), /^workflows\/unknown_type\/unknown_type\.json:\d+:\d+ #\/tasks\/1\/type: unknown task type "SIMPL": did you mean "SIMPLE"\?\n {4}fix: write "type": "SIMPLE"/);
+  assert.equal(
+    text
+      .split("\n")
+      [i.line! - 1].slice(i.column! - 1)
+      .trimEnd(),
+    '"type": "SIMPL",',
+  );
+  assert.match(
+    formatIssue(i),
+    /^workflows\/unknown_type\/unknown_type\.json:\d+:\d+ #\/tasks\/1\/type: unknown task type "SIMPL": did you mean "SIMPLE"\?\n {4}fix: write "type": "SIMPLE"/,
+  );
 });
 
 test("all problems are reported at once, not the first only", async () => {
@@ -72,7 +81,15 @@ test("all problems are reported at once, not the first only", async () => {
   await mkdir(path.join(root, "workflows/many"), { recursive: true });
   await writeFile(
     path.join(root, "workflows/many/many.json"),
-    JSON.stringify({ name: "many", version: 1, tasks: [{ name: "nope", taskReferenceName: "a" }, { name: "x", taskReferenceName: "a", type: "WAT" }, { name: "text_stats", taskReferenceName: "b", inputParameters: { t: "${zz.output}" } }] }),
+    JSON.stringify({
+      name: "many",
+      version: 1,
+      tasks: [
+        { name: "nope", taskReferenceName: "a" },
+        { name: "x", taskReferenceName: "a", type: "WAT" },
+        { name: "text_stats", taskReferenceName: "b", inputParameters: { t: "${zz.output}" } },
+      ],
+    }),
   );
   const rules = (await check(root)).map((i) => i.rule).sort();
   assert.deepEqual(rules, ["duplicate-ref", "task-type-typo", "unknown-ref", "unknown-task"]);
@@ -87,12 +104,33 @@ test("reference visibility: after the JOIN all branches are visible, switch case
     version: 1,
     inputParameters: ["text"],
     tasks: [
-      { name: "f", taskReferenceName: "f", type: "FORK_JOIN", forkTasks: [[S("text_stats", "a"), S("slugify_title", "a2", { x: "${a.output.words}", fork: "${f.output}" })], [S("text_stats", "b")]] },
+      {
+        name: "f",
+        taskReferenceName: "f",
+        type: "FORK_JOIN",
+        forkTasks: [[S("text_stats", "a"), S("slugify_title", "a2", { x: "${a.output.words}", fork: "${f.output}" })], [S("text_stats", "b")]],
+      },
       { name: "j", taskReferenceName: "j", type: "JOIN", joinOn: ["a2", "b"], inputParameters: { x: "${a.output}" } },
       S("text_stats", "after_join", { a: "${a.output.words}", b: "${b.output.words}" }),
-      { name: "sw", taskReferenceName: "sw", type: "SWITCH", evaluatorType: "javascript", expression: "$.x > 1 ? 'big' : 'small'", inputParameters: { x: "${after_join.output.words}" }, decisionCases: { big: [S("draft_outline", "c1", { r: "${sw.output.evaluationResult}" })] }, defaultCase: [S("draft_outline", "c2")] },
+      {
+        name: "sw",
+        taskReferenceName: "sw",
+        type: "SWITCH",
+        evaluatorType: "javascript",
+        expression: "$.x > 1 ? 'big' : 'small'",
+        inputParameters: { x: "${after_join.output.words}" },
+        decisionCases: { big: [S("draft_outline", "c1", { r: "${sw.output.evaluationResult}" })] },
+        defaultCase: [S("draft_outline", "c2")],
+      },
       S("text_stats", "after_switch", { maybe: "${c1.output.outline}", or: "${c2.output.outline}" }),
-      { name: "loop", taskReferenceName: "loop", type: "DO_WHILE", loopCondition: "$.loop['iteration'] < 3", inputParameters: { last: "${l2.output}" }, loopOver: [S("text_stats", "l1", { i: "${loop.output.iteration}" }), S("text_stats", "l2", { prev: "${l1.output.words}" })] },
+      {
+        name: "loop",
+        taskReferenceName: "loop",
+        type: "DO_WHILE",
+        loopCondition: "$.loop['iteration'] < 3",
+        inputParameters: { last: "${l2.output}" },
+        loopOver: [S("text_stats", "l1", { i: "${loop.output.iteration}" }), S("text_stats", "l2", { prev: "${l1.output.words}" })],
+      },
       S("text_stats", "after_loop", { x: "${l2.output.words}", id: "${workflow.workflowId}", v: "${workflow.variables.v}", env: "${CPEWF_TASK_ID}" }),
     ],
     outputParameters: { all: "${c1.output}", l: "${l1.output}" },
@@ -104,10 +142,13 @@ test("reference visibility: after the JOIN all branches are visible, switch case
   def.tasks[3] = { ...(def.tasks[3] as object), defaultCase: [S("draft_outline", "c2", { other: "${c1.output}" })] } as never;
   await writeFile(path.join(root, "workflows/vis/vis.json"), JSON.stringify(def, null, 2));
   const issues = await check(root);
-  assert.deepEqual(issues.map((i) => [i.rule, i.pointer]), [
-    ["ref-not-run", "/tasks/2/inputParameters/a"],
-    ["ref-not-run", "/tasks/3/defaultCase/0/inputParameters/other"],
-  ]);
+  assert.deepEqual(
+    issues.map((i) => [i.rule, i.pointer]),
+    [
+      ["ref-not-run", "/tasks/2/inputParameters/a"],
+      ["ref-not-run", "/tasks/3/defaultCase/0/inputParameters/other"],
+    ],
+  );
   assert.match(issues[1].message, /another case \(case "big"\) of SWITCH "sw"/);
 });
 
@@ -116,31 +157,59 @@ test("idflow.config.json: externalTasks and externalWorkflows make SIMPLE tasks 
   await mkdir(path.join(root, "workflows/ext"), { recursive: true });
   await writeFile(
     path.join(root, "workflows/ext/ext.json"),
-    JSON.stringify({ name: "ext", version: 1, tasks: [{ name: "python_worker", taskReferenceName: "p" }, { name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "elsewhere" } }] }),
+    JSON.stringify({
+      name: "ext",
+      version: 1,
+      tasks: [
+        { name: "python_worker", taskReferenceName: "p" },
+        { name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "elsewhere" } },
+      ],
+    }),
   );
-  assert.deepEqual((await check(root)).map((i) => i.rule), ["unknown-task", "unknown-sub-workflow"]);
-  await writeFile(path.join(root, "idflow.config.json"), JSON.stringify({ externalTasks: ["python_worker"], externalWorkflows: ["elsewhere"], ownerEmail: "team@example.com" }));
+  assert.deepEqual(
+    (await check(root)).map((i) => i.rule),
+    ["unknown-task", "unknown-sub-workflow"],
+  );
+  await writeFile(
+    path.join(root, "idflow.config.json"),
+    JSON.stringify({ externalTasks: ["python_worker"], externalWorkflows: ["elsewhere"], ownerEmail: "team@example.com" }),
+  );
   assert.deepEqual(await check(root), []);
   assert.equal((await loadProjectConfig(root)).config.ownerEmail, "team@example.com");
   await writeFile(path.join(root, "idflow.config.json"), JSON.stringify({ externalTasks: "python_worker", ownerEmail: "nope", extra: 1 }, null, 2));
   const { issues } = await loadProjectConfig(root);
-  assert.deepEqual(issues.map((i) => [i.severity, i.pointer, i.file]), [
-    ["error", "/externalTasks", "idflow.config.json"],
-    ["error", "/ownerEmail", "idflow.config.json"],
-    // One configuration source (src/config.ts): an unknown key in the project file is an error.
-    ["error", "/extra", "idflow.config.json"],
-  ]);
+  assert.deepEqual(
+    issues.map((i) => [i.severity, i.pointer, i.file]),
+    [
+      ["error", "/externalTasks", "idflow.config.json"],
+      ["error", "/ownerEmail", "idflow.config.json"],
+      // One configuration source (src/config.ts): an unknown key in the project file is an error.
+      ["error", "/extra", "idflow.config.json"],
+    ],
+  );
 });
 
 test("INLINE graaljs is parsed as JavaScript too (on a server that has graaljs); value-param INLINE is not", async () => {
   const root = await mkdtemp(path.join(os.tmpdir(), "idflow-wf-"));
   await mkdir(path.join(root, "workflows/js"), { recursive: true });
-  const inline = (ev: string, expression: string, ref: string) => ({ name: ref, taskReferenceName: ref, type: "INLINE", inputParameters: { evaluatorType: ev, expression } });
+  const inline = (ev: string, expression: string, ref: string) => ({
+    name: ref,
+    taskReferenceName: ref,
+    type: "INLINE",
+    inputParameters: { evaluatorType: ev, expression },
+  });
   await writeFile(
     path.join(root, "workflows/js/js.json"),
-    JSON.stringify({ name: "js", version: 1, tasks: [inline("graaljs", "const x = ; x", "g"), inline("value-param", "not js at all {{", "v"), inline("javascript", "(() => ({ ok: true }))()", "ok")] }),
+    JSON.stringify({
+      name: "js",
+      version: 1,
+      tasks: [inline("graaljs", "const x = ; x", "g"), inline("value-param", "not js at all {{", "v"), inline("javascript", "(() => ({ ok: true }))()", "ok")],
+    }),
   );
   const issues = await check(root, EXAMPLE_TASKS, "3.32.3");
-  assert.deepEqual(issues.map((i) => [i.rule, i.pointer]), [["script-syntax", "/tasks/0/inputParameters/expression"]]);
+  assert.deepEqual(
+    issues.map((i) => [i.rule, i.pointer]),
+    [["script-syntax", "/tasks/0/inputParameters/expression"]],
+  );
   assert.match(issues[0].message, /line 1, column 11 of the script/);
 });

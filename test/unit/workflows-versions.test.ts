@@ -40,7 +40,11 @@ for (const name of Object.keys(expected)) {
   for (const version of VERSIONS) {
     test(`${name} for Conductor ${version}: ${expected[name][version].join(", ") || "no issue"}`, () => {
       const issues = issuesFor(name, version);
-      assert.deepEqual(issues.map((i) => `${i.severity}:${i.rule}`), expected[name][version], issues.map(formatIssue).join("\n"));
+      assert.deepEqual(
+        issues.map((i) => `${i.severity}:${i.rule}`),
+        expected[name][version],
+        issues.map(formatIssue).join("\n"),
+      );
       for (const i of issues) {
         assert.ok(i.line && i.column && i.pointer.startsWith("/"), `file, line and pointer in ${formatIssue(i)}`);
         assert.equal(i.file, `workflows/${name}/${name}.json`);
@@ -69,7 +73,10 @@ test("warnings say what will happen: an empty loopCondition runs once, an empty 
 test("undeclared inputs: nothing when none are declared; once per name; never for _executedTime/_scheduledTime", () => {
   assert.deepEqual(issuesFor("inputs_not_declared", "3.32.3"), []);
   const issues = issuesFor("inputs_declared_once_per_name", "3.32.3");
-  assert.deepEqual(issues.map((i) => [i.rule, i.pointer]), [["undeclared-input", "/tasks/0/inputParameters/a"]]);
+  assert.deepEqual(
+    issues.map((i) => [i.rule, i.pointer]),
+    [["undeclared-input", "/tasks/0/inputParameters/a"]],
+  );
 });
 
 test("an unknown type is a warning, a near-miss of a known type an error, a type the project serves nothing", () => {
@@ -116,7 +123,10 @@ test("the target version: flag, then the server's answer, then idflow.config.jso
     client.close();
     // A server that does not answer in time: the project's setting.
     const silent = new ConductorClient({ serverUrl: "http://127.0.0.1:9" });
-    assert.deepEqual(await resolveTarget({ client: silent, serverTimeoutMs: 300, configVersion: "3.21.14", env }).then((t) => [t.version, t.source]), ["3.21.14", "config"]);
+    assert.deepEqual(await resolveTarget({ client: silent, serverTimeoutMs: 300, configVersion: "3.21.14", env }).then((t) => [t.version, t.source]), [
+      "3.21.14",
+      "config",
+    ]);
     // Nothing else: the local server idflow would run (IDFLOW_CONDUCTOR_VERSION here; 3.21.22 is served as 3.21.14).
     const local = await resolveTarget({ client: silent, serverTimeoutMs: 300, stateDir: path.join(dir, "state"), env });
     assert.deepEqual([local.version, local.source], ["3.21.14", "local-pin"]);
@@ -132,7 +142,10 @@ test('idflow.config.json: "conductorVersion" must be a version', async () => {
   await mkdir(path.join(dir, "workflows"), { recursive: true });
   await writeFile(path.join(dir, "idflow.config.json"), JSON.stringify({ conductorVersion: "latest" }, null, 2));
   const bad = await loadProjectConfig(dir);
-  assert.deepEqual(bad.issues.map((i) => [i.severity, i.pointer]), [["error", "/conductorVersion"]]);
+  assert.deepEqual(
+    bad.issues.map((i) => [i.severity, i.pointer]),
+    [["error", "/conductorVersion"]],
+  );
   await writeFile(path.join(dir, "idflow.config.json"), JSON.stringify({ conductorVersion: "3.32.3" }));
   assert.equal((await loadProjectConfig(dir)).config.conductorVersion, "3.32.3");
 });
@@ -145,15 +158,21 @@ test("workflow validate --conductor-version: validates for that version, says so
   await writeFile(path.join(dir, "workflows/g/g.json"), await readFile(path.join(root, "workflows/graaljs_inline/graaljs_inline.json"), "utf8"));
   const cli = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [path.join(repo, "cli/bin.js"), "workflow", "validate", "--root", dir, ...args], { env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [path.join(repo, "cli/bin.js"), "workflow", "validate", "--root", dir, ...args],
+        { env: { ...process.env, NO_COLOR: "1" } },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
       );
     });
   const old = await cli("--conductor-version", "3.21.14", "--json");
   assert.equal(old.code, 2, old.stderr);
   const report = JSON.parse(old.stdout) as { valid: boolean; conductorVersion: string; conductorVersionSource: string; errors: Issue[] };
   assert.deepEqual([report.valid, report.conductorVersion, report.conductorVersionSource], [false, "3.21.14", "flag"]);
-  assert.deepEqual(report.errors.map((e) => e.rule), ["graaljs-evaluator"]);
+  assert.deepEqual(
+    report.errors.map((e) => e.rule),
+    ["graaljs-evaluator"],
+  );
   const recent = await cli("--conductor-version", "3.32.3");
   assert.equal(recent.code, 0, recent.stderr);
   assert.match(recent.stderr, /validated for Conductor 3\.32\.3 \(--conductor-version\)/);

@@ -7,7 +7,7 @@
 // task (BENCH_POLL_TIMEOUT_MS) and sleeps BENCH_POLL_INTERVAL_MS. Stops on SIGTERM.
 import http from "node:http";
 
-const base = new URL(process.env.CONDUCTOR_SERVER_URL.replace(/\/+$/, "").replace(/\/api$/, "") + "/api/");
+const base = new URL(`${process.env.CONDUCTOR_SERVER_URL.replace(/\/+$/, "").replace(/\/api$/, "")}/api/`);
 const taskType = process.env.BENCH_TASK_NAME;
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 1);
 const pollIntervalMs = Number(process.env.BENCH_POLL_INTERVAL_MS ?? 100);
@@ -19,15 +19,19 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency + 2 });
 function request(method, path, body) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(new URL(path, base), { method, agent, headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {} }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        if (res.statusCode >= 400) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
-        else resolve({ status: res.statusCode, text });
-      });
-    });
+    const req = http.request(
+      new URL(path, base),
+      { method, agent, headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {} },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          if (res.statusCode >= 400) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
+          else resolve({ status: res.statusCode, text });
+        });
+      },
+    );
     req.on("error", reject);
     if (data) req.write(data);
     req.end();

@@ -19,7 +19,16 @@ export const fetchServerCommand: CommandModule<object, FetchArgs> = {
     const java = await findJava({ java: argv.java });
     const jar = await resolveServerJar({ javaMajor: java.major, jar: argv.jar, version: argv.conductorVersion, onProgress: (l) => say(colour.dim(l)) });
     const choice = explainServerChoice({ ...jar, java });
-    if (argv.json) printJson({ jar: jar.jar, version: jar.version, source: jar.source, java: java.path, javaVersion: java.version, why: choice.why, newerLine: choice.newerLine });
+    if (argv.json)
+      printJson({
+        jar: jar.jar,
+        version: jar.version,
+        source: jar.source,
+        java: java.path,
+        javaVersion: java.version,
+        why: choice.why,
+        newerLine: choice.newerLine,
+      });
     say(`Conductor ${jar.version ?? "(version unknown)"} is ready: ${jar.jar}`);
     say(colour.dim(`  ${choice.why}`));
     if (choice.newerLine) say(colour.dim(`  ${choice.newerLine}`));

@@ -27,7 +27,11 @@ export const startServerCommand: CommandModule<object, StartArgs> = {
       .option("memory", { type: "boolean", default: false, describe: "keep nothing: in-memory store, no persistence" })
       .option("foreground", { type: "boolean", default: false, describe: "stay attached and show the server's output; Ctrl-C stops it" })
       .option("heap", { type: "string", describe: `JVM heap limit (default: IDFLOW_SERVER_HEAP, then ${DEFAULT_HEAP})` })
-      .option("health-timeout", { type: "number", default: DEFAULT_HEALTH_TIMEOUT_MS / 1000, describe: "how long to wait for /health before giving up, in seconds" }) as never,
+      .option("health-timeout", {
+        type: "number",
+        default: DEFAULT_HEALTH_TIMEOUT_MS / 1000,
+        describe: "how long to wait for /health before giving up, in seconds",
+      }) as never,
   handler: async (argv) => {
     const stateDir = stateDirOf(argv);
     if (!(argv.healthTimeout > 0)) throw new UserError(`--health-timeout ${argv.healthTimeout} must be a number of seconds above 0`, 2);

@@ -50,7 +50,11 @@ export const statusServerCommand: CommandModule<object, StatusArgs> = {
       say(colour.dim(`  log:  ${st.logFile}`));
     }
     if (used.source === "flag" || used.source === "env") {
-      say(colour.dim(`note: other commands talk to ${used.url} (from ${used.source === "flag" ? "--server-url" : "CONDUCTOR_SERVER_URL"}), not to the local server`));
+      say(
+        colour.dim(
+          `note: other commands talk to ${used.url} (from ${used.source === "flag" ? "--server-url" : "CONDUCTOR_SERVER_URL"}), not to the local server`,
+        ),
+      );
     }
     if (!s.running || !s.healthy) process.exitCode = 1;
   },

@@ -39,9 +39,17 @@ export const execCommand: CommandModule<object, ExecFlags> = {
       // Everything after `--` is the program's, verbatim (no number parsing: "007" stays "007").
       .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
       .positional("taskType", { type: "string", describe: "the Conductor task type to poll for" })
-      .positional("command", { type: "string", array: true, describe: "the program and its arguments (run without a shell); put them after -- when they have flags" })
+      .positional("command", {
+        type: "string",
+        array: true,
+        describe: "the program and its arguments (run without a shell); put them after -- when they have flags",
+      })
       .option("count", { type: "number", describe: "tasks polled per batch; idflow polls for exactly its free slots, so this is the default --concurrency" })
-      .option("persistent", { type: "boolean", default: false, describe: "keep one process per slot running: tasks as JSON lines on stdin, results as JSON lines on stdout" })
+      .option("persistent", {
+        type: "boolean",
+        default: false,
+        describe: "keep one process per slot running: tasks as JSON lines on stdin, results as JSON lines on stdout",
+      })
       .example("$0 worker exec greet python3 greet.py", "one Python process per task")
       .example("$0 worker exec greet --concurrency 4 --persistent -- python3 -u greet_lines.py", "four long-lived processes, JSON lines") as never,
   handler: (argv: ArgumentsCamelCase<ExecFlags>) => execWorker(argv),
@@ -49,8 +57,10 @@ export const execCommand: CommandModule<object, ExecFlags> = {
 
 async function execWorker(argv: ExecFlags): Promise<void> {
   const program = [...(argv.command ?? []), ...(argv["--"] ?? []).map(String)];
-  if (program.length === 0) throw new UserError("name the program to run: idflow worker exec <taskType> <command> [args...] (put its arguments after -- when they start with -)", 2);
-  if (argv.count !== undefined && !(Number.isInteger(argv.count) && argv.count >= 1)) throw new UserError(`--count must be a whole number >= 1, got ${String(argv.count)}`, 2);
+  if (program.length === 0)
+    throw new UserError("name the program to run: idflow worker exec <taskType> <command> [args...] (put its arguments after -- when they start with -)", 2);
+  if (argv.count !== undefined && !(Number.isInteger(argv.count) && argv.count >= 1))
+    throw new UserError(`--count must be a whole number >= 1, got ${String(argv.count)}`, 2);
   // --count: the Orkes CLI's batch size. idflow polls for exactly its free slots, so it is the default concurrency.
   const overrides: WorkerOverrides = workerFlagValues({ ...(argv as unknown as Record<string, unknown>), concurrency: argv.concurrency ?? argv.count });
   const config = resolveConfig(flagValues(argv as unknown as Record<string, unknown>));
@@ -69,7 +79,11 @@ async function execWorker(argv: ExecFlags): Promise<void> {
   env.applied = { ...fromFile.applied, ...env.applied };
   if (env.errors.length) throw new UserError(env.errors.join("\n"), 2);
   const merged = validateOptions(env.options);
-  if (merged.length) throw new UserError(`task type ${JSON.stringify(argv.taskType)} (with idflow.config.json workers and CONDUCTOR_WORKER_* overrides): ${merged.join("; ")}`, 2);
+  if (merged.length)
+    throw new UserError(
+      `task type ${JSON.stringify(argv.taskType)} (with idflow.config.json workers and CONDUCTOR_WORKER_* overrides): ${merged.join("; ")}`,
+      2,
+    );
 
   const logLevel = config.entries.logLevel.source === "default" && argv.verbose ? "debug" : config.logLevel;
   const logger = createLogger({ level: logLevel, format: config.logFormat });
@@ -102,8 +116,15 @@ async function execWorker(argv: ExecFlags): Promise<void> {
     },
   });
   const w = run.workers[0];
-  if (argv.json) printJson({ server: client.baseUrl, worker: { name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, command: program, persistent: !!argv.persistent } });
-  else say(`polling ${client.baseUrl} for ${w.name}${w.domain ? ` (domain ${w.domain})` : ""}: ${describeCommand({ command, args })}, ${w.concurrency} at once${argv.persistent ? ", persistent" : ""} (Ctrl-C stops cleanly)`);
+  if (argv.json)
+    printJson({
+      server: client.baseUrl,
+      worker: { name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, command: program, persistent: !!argv.persistent },
+    });
+  else
+    say(
+      `polling ${client.baseUrl} for ${w.name}${w.domain ? ` (domain ${w.domain})` : ""}: ${describeCommand({ command, args })}, ${w.concurrency} at once${argv.persistent ? ", persistent" : ""} (Ctrl-C stops cleanly)`,
+    );
   const summary = await run.finished;
   client.close();
   logger.flush?.();

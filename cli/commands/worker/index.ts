@@ -7,6 +7,12 @@ import { uploadCommand } from "./upload.ts";
 export const workerCommand: CommandModule = {
   command: "worker",
   describe: "discover, upload and run task workers",
-  builder: (y) => y.command(listCommand).command(uploadCommand).command(startCommand).command(execCommand).demandCommand(1, "name a worker command: list, upload, start, exec"),
+  builder: (y) =>
+    y
+      .command(listCommand)
+      .command(uploadCommand)
+      .command(startCommand)
+      .command(execCommand)
+      .demandCommand(1, "name a worker command: list, upload, start, exec"),
   handler: () => {},
 };

@@ -36,7 +36,8 @@ interface StartFlags extends GlobalFlags {
 /** Pick registrations by task name; an unknown name is a usage error listing the known ones. */
 export function selectWorkers(regs: Registration[], flags: { all?: boolean; worker?: string[] }, loadErrors: string[] = []): Registration[] {
   const names = [...new Set(flags.worker ?? [])];
-  if (!flags.all && names.length === 0) throw new UserError("say which workers to start: --all, or --worker <name> (repeatable); `idflow worker list` shows them", 2);
+  if (!flags.all && names.length === 0)
+    throw new UserError("say which workers to start: --all, or --worker <name> (repeatable); `idflow worker list` shows them", 2);
   if (flags.all && names.length > 0) throw new UserError("--all and --worker exclude each other: give one of them", 2);
   if (flags.all) return regs.filter((r) => !r.options.paused);
   const known = [...new Set(regs.map((r) => r.name))].sort();
@@ -108,7 +109,12 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
   else {
     say(`started ${rows.length} worker${rows.length === 1 ? "" : "s"} against ${client.baseUrl} (Ctrl-C stops cleanly):`);
     if (observer) say(`metrics: ${observer.url}/metrics   health: ${observer.url}/health/live, ${observer.url}/health/ready`);
-    say(table(["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"], rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation])));
+    say(
+      table(
+        ["NAME", "DOMAIN", "CONCURRENCY", "ISOLATION"],
+        rows.map((r) => [r.name, r.domain ?? "-", String(r.concurrency), r.isolation]),
+      ),
+    );
   }
   const summary = await run.finished;
   client.close();

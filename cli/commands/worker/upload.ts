@@ -63,7 +63,14 @@ export const uploadCommand: CommandModule<object, UploadFlags> = {
         target: check.target,
       });
       if (argv.json) {
-        printJson({ uploaded: !report.dryRun, dryRun: report.dryRun, server: client.baseUrl, conductorVersion: report.target?.version, definitions: report.entries, warnings: report.warnings });
+        printJson({
+          uploaded: !report.dryRun,
+          dryRun: report.dryRun,
+          server: client.baseUrl,
+          conductorVersion: report.target?.version,
+          definitions: report.entries,
+          warnings: report.warnings,
+        });
         return;
       }
       for (const w of report.warnings) say(`${colour.yellow("warning")} ${formatIssue(w)}`);
@@ -98,9 +105,12 @@ function printEntries(entries: UploadEntry[]): void {
   // Pad before painting so colour codes do not break the columns.
   const rows = entries.map((e) => [e.kind, e.name, e.version === undefined ? "" : String(e.version), e.action]);
   const lines = table(["kind", "name", "version", "action"], rows).split("\n");
-  lines.forEach((line, i) => {
-    if (i < 2) return say(line);
+  for (const [i, line] of lines.entries()) {
+    if (i < 2) {
+      say(line);
+      continue;
+    }
     const action = rows[i - 2][3];
     say(line.slice(0, line.length - action.length) + paint(action));
-  });
+  }
 }

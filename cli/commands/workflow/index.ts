@@ -8,6 +8,13 @@ import { validateCommand } from "./validate.ts";
 export const workflowCommand: CommandModule = {
   command: "workflow",
   describe: "workflow definitions and runs",
-  builder: (y) => y.command(validateCommand).command(runCommand).command(statusCommand).command(listCommand).command(searchCommand).demandCommand(1, "name a workflow command: validate, run, status, list, search"),
+  builder: (y) =>
+    y
+      .command(validateCommand)
+      .command(runCommand)
+      .command(statusCommand)
+      .command(listCommand)
+      .command(searchCommand)
+      .demandCommand(1, "name a workflow command: validate, run, status, list, search"),
   handler: () => {},
 };

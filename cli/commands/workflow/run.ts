@@ -47,7 +47,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       // On a terminal, one line says which task runs (or waits for a worker); off a terminal, quiet.
       const progress = progressLine();
       const started = Date.now();
-      let wf;
+      let wf: Awaited<ReturnType<typeof waitForWorkflow>>;
       try {
         wf = await waitForWorkflow(client, id, {
           timeoutMs: args.timeout * 1000,
@@ -66,7 +66,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       // It ended badly: name the task that failed it and why (sub-workflows included).
       const tree = await loadRunTree(client, id);
       const f = tree.failure;
-      const what = f ? `task ${f.ref === f.name ? f.ref : `${f.ref} (${f.name})`} ${f.status}${f.reason ? `: ${f.reason}` : ""}` : (wf.reasonForIncompletion ?? "no reason given");
+      const what = f
+        ? `task ${f.ref === f.name ? f.ref : `${f.ref} (${f.name})`} ${f.status}${f.reason ? `: ${f.reason}` : ""}`
+        : (wf.reasonForIncompletion ?? "no reason given");
       say(`${args.name} ${id}: ${paintStatus(wf.status, wf.status)}: ${what}`);
       say(colour.dim(`(idflow workflow status ${id} shows the whole run)`));
       if (args.json) printJson({ workflowId: id, status: wf.status, output: wf.output ?? {}, reason: wf.reasonForIncompletion ?? null, failure: f ?? null });

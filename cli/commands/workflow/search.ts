@@ -26,7 +26,8 @@ export const searchCommand: CommandModule<object, SearchFlags> = {
       .example("$0 workflow search --status FAILED --since 1h", "what failed in the last hour")
       .example("$0 workflow search --name research_blog_post_ideas --json", "recent runs of one workflow, as JSON") as never,
   handler: async (argv: ArgumentsCamelCase<SearchFlags>) => {
-    if (!Number.isInteger(argv.limit) || argv.limit < 1 || argv.limit > 1000) throw new UserError(`--limit must be a whole number between 1 and 1000, got ${String(argv.limit)}`, 2);
+    if (!Number.isInteger(argv.limit) || argv.limit < 1 || argv.limit > 1000)
+      throw new UserError(`--limit must be a whole number between 1 and 1000, got ${String(argv.limit)}`, 2);
     const sinceMs = argv.since !== undefined ? parseSince(argv.since) : undefined;
     const client = connect(argv, projectPaths(argv));
     try {

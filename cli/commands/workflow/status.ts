@@ -33,13 +33,15 @@ export const statusCommand: CommandModule<object, StatusFlags> = {
       .example("$0 workflow status 3f2a… --watch", "follow it until it ends")
       .example("$0 workflow status 3f2a… --json", "the tree as JSON") as never,
   handler: async (argv: ArgumentsCamelCase<StatusFlags>) => {
-    if (!Number.isFinite(argv.interval) || (argv.interval ?? 1) <= 0) throw new UserError(`--interval must be a number of seconds above 0, got ${String(argv.interval)}`, 2);
+    if (!Number.isFinite(argv.interval) || (argv.interval ?? 1) <= 0)
+      throw new UserError(`--interval must be a number of seconds above 0, got ${String(argv.interval)}`, 2);
     const client = connect(argv, projectPaths(argv));
     const load = async (): Promise<RunTree> => {
       try {
         return await loadRunTree(client, argv.id);
       } catch (err) {
-        if (err instanceof ConductorError && err.status === 404) throw new UserError(`no workflow run with id ${argv.id} on ${client.baseUrl}: \`idflow workflow search\` lists recent runs`, 1);
+        if (err instanceof ConductorError && err.status === 404)
+          throw new UserError(`no workflow run with id ${argv.id} on ${client.baseUrl}: \`idflow workflow search\` lists recent runs`, 1);
         throw err;
       }
     };

@@ -23,11 +23,15 @@ export const validateCommand: CommandModule<object, ValidateFlags> = {
   describe: "check every workflow in workflows/*/ against Conductor's rules and the project's workers (exit 2 on errors)",
   builder: (y) =>
     y
-      .option("conductor-version", { type: "string", describe: "validate for this Conductor version (default: the server's, else conductorVersion in idflow.config.json, else the local server's)" })
+      .option("conductor-version", {
+        type: "string",
+        describe: "validate for this Conductor version (default: the server's, else conductorVersion in idflow.config.json, else the local server's)",
+      })
       .option("offline", { type: "boolean", default: false, describe: "do not ask a server for its version" })
       .check((a) => {
         const v = a["conductor-version"];
-        if (v !== undefined && (typeof v !== "string" || !VERSION_PATTERN.test(v))) throw new UserError(`--conductor-version "${String(v)}" is not a version such as 3.21.14`, 2);
+        if (v !== undefined && (typeof v !== "string" || !VERSION_PATTERN.test(v)))
+          throw new UserError(`--conductor-version "${String(v)}" is not a version such as 3.21.14`, 2);
         return true;
       })
       .example("$0 workflow validate", "errors and warnings with file:line and JSON pointer")
@@ -37,7 +41,7 @@ export const validateCommand: CommandModule<object, ValidateFlags> = {
     const paths = projectPaths({ root: argv.root });
     const root = paths.root;
     const client = argv.conductorVersion || argv.offline ? undefined : connect({ serverUrl: argv.serverUrl, root: argv.root }, paths);
-    let check;
+    let check: Awaited<ReturnType<typeof checkProject>>;
     try {
       check = await checkProject({ root, conductorVersion: argv.conductorVersion, client, serverTimeoutMs: 1500, stateDir: paths.stateDir });
     } finally {

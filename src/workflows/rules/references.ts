@@ -51,10 +51,10 @@ function refUses(model: WorkflowModel): RefUse[] {
         for (const r of walk(task.loopOver, [...path, i, "loopOver"], inner)) nested.add(r);
       } else {
         visibleAt.set(node, new Set(visible));
-        if (node.type === "FORK_JOIN" && Array.isArray(task.forkTasks)) task.forkTasks.forEach((b) => walk(b, [], inner).forEach((r) => nested.add(r)));
+        if (node.type === "FORK_JOIN" && Array.isArray(task.forkTasks)) for (const b of task.forkTasks) for (const r of walk(b, [], inner)) nested.add(r);
         if (node.type === "SWITCH" || node.type === "DECISION") {
-          if (isObject(task.decisionCases)) for (const c of Object.values(task.decisionCases)) walk(c, [], inner).forEach((r) => nested.add(r));
-          walk(task.defaultCase, [], inner).forEach((r) => nested.add(r));
+          if (isObject(task.decisionCases)) for (const c of Object.values(task.decisionCases)) for (const r of walk(c, [], inner)) nested.add(r);
+          for (const r of walk(task.defaultCase, [], inner)) nested.add(r);
         }
       }
       for (const r of [...(node.ref ? [node.ref] : []), ...nested]) {
@@ -84,7 +84,11 @@ export const unknownRef: Rule = {
     for (const u of refUses(model)) {
       if (model.refs.has(u.ref)) continue;
       const near = closest(u.ref, model.refs.keys());
-      report(u.expr.path, `${u.expr.text} refers to task "${u.ref}", but no task in this workflow has that taskReferenceName`, near ? `did you mean "${near}"?` : `use one of: ${[...model.refs.keys()].join(", ")}`);
+      report(
+        u.expr.path,
+        `${u.expr.text} refers to task "${u.ref}", but no task in this workflow has that taskReferenceName`,
+        near ? `did you mean "${near}"?` : `use one of: ${[...model.refs.keys()].join(", ")}`,
+      );
     }
   },
 };
@@ -96,7 +100,8 @@ export const refSelf: Rule = {
   fix: "use the output of an earlier task, or a workflow input",
   workflow(model, report) {
     for (const u of refUses(model)) {
-      if (!u.visible && u.expr.owner?.ref === u.ref) report(u.expr.path, `${u.expr.text} refers to this task's own output: it has not run when its inputs are computed`);
+      if (!u.visible && u.expr.owner?.ref === u.ref)
+        report(u.expr.path, `${u.expr.text} refers to this task's own output: it has not run when its inputs are computed`);
     }
   },
 };
@@ -140,7 +145,11 @@ export const undeclaredInput: Rule = {
       const name = segs[0] === "workflow" && segs[1] === "input" ? segs[2] : undefined;
       if (!name || model.declaredInputs.has(name) || INJECTED_INPUTS.has(name) || seen.has(name)) continue;
       seen.add(name);
-      report(e.path, `${e.text} reads workflow input "${name}", which the workflow's "inputParameters" do not declare`, `add "${name}" to the workflow's "inputParameters" list`);
+      report(
+        e.path,
+        `${e.text} reads workflow input "${name}", which the workflow's "inputParameters" do not declare`,
+        `add "${name}" to the workflow's "inputParameters" list`,
+      );
     }
   },
 };
@@ -152,7 +161,8 @@ export const expressionSpaces: Rule = {
   fix: "write it without the spaces, e.g. ${workflow.input.x}",
   workflow(model, report) {
     for (const e of model.expressions) {
-      if (e.inner.trim() !== "" && e.inner !== e.inner.trim()) report(e.path, `${e.text} has spaces inside the braces: Conductor takes "${e.inner}" as the name`);
+      if (e.inner.trim() !== "" && e.inner !== e.inner.trim())
+        report(e.path, `${e.text} has spaces inside the braces: Conductor takes "${e.inner}" as the name`);
     }
   },
 };
@@ -163,11 +173,13 @@ const unquoted = (inner: string) => inner.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|
 export const expressionInnerSpaces: Rule = {
   id: "expression-inner-spaces",
   severity: "error",
-  description: "no whitespace inside `${...}` outside quotes: the server refuses it in a top-level task's inputs (before 3.21.19 any whitespace; later it is not a JsonPath)",
+  description:
+    "no whitespace inside `${...}` outside quotes: the server refuses it in a top-level task's inputs (before 3.21.19 any whitespace; later it is not a JsonPath)",
   fix: "rename the key without spaces, or quote it in brackets: ${workflow.input['first name']} (Conductor 3.21.19+)",
   workflow(model, report) {
     for (const e of model.expressions) {
-      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(unquoted(e.inner))) report(e.path, `${e.text} contains whitespace, which the server refuses at registration`);
+      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(unquoted(e.inner)))
+        report(e.path, `${e.text} contains whitespace, which the server refuses at registration`);
     }
   },
 };
@@ -180,7 +192,8 @@ export const expressionQuotedSpaces: Rule = {
   fix: "rename the key without spaces, or target Conductor 3.21.19+",
   workflow(model, report) {
     for (const e of model.expressions) {
-      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(e.inner) && !/\s/.test(unquoted(e.inner))) report(e.path, `${e.text} contains whitespace (inside quotes), which Conductor ${model.target.version} refuses at registration`);
+      if (e.owner?.topLevel && e.inner === e.inner.trim() && /\s/.test(e.inner) && !/\s/.test(unquoted(e.inner)))
+        report(e.path, `${e.text} contains whitespace (inside quotes), which Conductor ${model.target.version} refuses at registration`);
     }
   },
 };
@@ -225,4 +238,13 @@ export const expressionJsonPath: Rule = {
   },
 };
 
-export const REFERENCE_RULES: readonly Rule[] = [unknownRef, refSelf, refNotRun, undeclaredInput, expressionSpaces, expressionInnerSpaces, expressionQuotedSpaces, expressionJsonPath];
+export const REFERENCE_RULES: readonly Rule[] = [
+  unknownRef,
+  refSelf,
+  refNotRun,
+  undeclaredInput,
+  expressionSpaces,
+  expressionInnerSpaces,
+  expressionQuotedSpaces,
+  expressionJsonPath,
+];

@@ -25,15 +25,26 @@ function scriptsOf(node: TaskNode): Script[] {
   const t = node.task;
   const out: Script[] = [];
   const engineOf = (ev: unknown) => (ev === "graaljs" ? "graaljs" : "javascript");
-  if (node.type === "INLINE" && (node.inputs.evaluatorType === "javascript" || node.inputs.evaluatorType === "graaljs") && isNonEmptyString(node.inputs.expression)) {
+  if (
+    node.type === "INLINE" &&
+    (node.inputs.evaluatorType === "javascript" || node.inputs.evaluatorType === "graaljs") &&
+    isNonEmptyString(node.inputs.expression)
+  ) {
     // `${...}` is replaced by its value before the script runs: parse with a stand-in identifier.
-    out.push({ code: node.inputs.expression.replace(/\$\{[^}]*\}/g, "_"), path: [...node.path, "inputParameters", "expression"], what: "expression", engine: engineOf(node.inputs.evaluatorType) });
+    out.push({
+      code: node.inputs.expression.replace(/\$\{[^}]*\}/g, "_"),
+      path: [...node.path, "inputParameters", "expression"],
+      what: "expression",
+      engine: engineOf(node.inputs.evaluatorType),
+    });
   }
   if (node.type === "SWITCH" && (t.evaluatorType === "javascript" || t.evaluatorType === "graaljs") && isNonEmptyString(t.expression)) {
     out.push({ code: t.expression, path: [...node.path, "expression"], what: "expression", engine: engineOf(t.evaluatorType) });
   }
-  if (node.type === "DECISION" && isNonEmptyString(t.caseExpression)) out.push({ code: t.caseExpression, path: [...node.path, "caseExpression"], what: "caseExpression", engine: "javascript" });
-  if (node.type === "DO_WHILE" && isNonEmptyString(t.loopCondition)) out.push({ code: t.loopCondition, path: [...node.path, "loopCondition"], what: "loopCondition", engine: "javascript" });
+  if (node.type === "DECISION" && isNonEmptyString(t.caseExpression))
+    out.push({ code: t.caseExpression, path: [...node.path, "caseExpression"], what: "caseExpression", engine: "javascript" });
+  if (node.type === "DO_WHILE" && isNonEmptyString(t.loopCondition))
+    out.push({ code: t.loopCondition, path: [...node.path, "loopCondition"], what: "loopCondition", engine: "javascript" });
   return out;
 }
 
@@ -82,7 +93,10 @@ export const switchEvaluatedAtRegistration: Rule = {
     if (!isNonEmptyString(code) || javascriptSyntaxError(code)) return;
     const error = evaluationError(code, node.inputs);
     if (error) {
-      report([...node.path, node.type === "SWITCH" ? "expression" : "caseExpression"], `Conductor ${model.target.version} evaluates this expression when the workflow is registered, with $ holding the inputParameters as written ("\${...}" not yet resolved), and it throws ${error}: the server refuses the workflow`);
+      report(
+        [...node.path, node.type === "SWITCH" ? "expression" : "caseExpression"],
+        `Conductor ${model.target.version} evaluates this expression when the workflow is registered, with $ holding the inputParameters as written ("\${...}" not yet resolved), and it throws ${error}: the server refuses the workflow`,
+      );
     }
   },
 };

@@ -27,10 +27,22 @@ export const inlineFields: Rule = {
   task(node, report) {
     const ev = node.inputs.evaluatorType;
     if (!(typeof ev === "string" && (INLINE_EVALUATORS.includes(ev) || isExpression(ev)))) {
-      need(node, report, ["inputParameters", "evaluatorType"], `inputParameters.evaluatorType (one of ${INLINE_EVALUATORS.join(", ")})`, 'add "evaluatorType": "graaljs" (or "javascript") to inputParameters');
+      need(
+        node,
+        report,
+        ["inputParameters", "evaluatorType"],
+        `inputParameters.evaluatorType (one of ${INLINE_EVALUATORS.join(", ")})`,
+        'add "evaluatorType": "graaljs" (or "javascript") to inputParameters',
+      );
     }
     if (!isNonEmptyString(node.inputs.expression)) {
-      need(node, report, ["inputParameters", "expression"], "inputParameters.expression (the script to run)", 'add "expression": "(function () { return $.a + $.b; })()" to inputParameters');
+      need(
+        node,
+        report,
+        ["inputParameters", "expression"],
+        "inputParameters.expression (the script to run)",
+        'add "expression": "(function () { return $.a + $.b; })()" to inputParameters',
+      );
     }
   },
 };
@@ -44,7 +56,11 @@ export const graaljsEvaluator: Rule = {
   types: ["INLINE", "SWITCH"],
   task(node, report) {
     const [at, ev] = node.type === "INLINE" ? [["inputParameters", "evaluatorType"], node.inputs.evaluatorType] : [["evaluatorType"], node.task.evaluatorType];
-    if (ev === "graaljs") report([...node.path, ...at], `${node.type} "${node.here}" uses evaluatorType "graaljs", which this server does not have: the workflow fails when it reaches this task ("Unknown evaluator")`);
+    if (ev === "graaljs")
+      report(
+        [...node.path, ...at],
+        `${node.type} "${node.here}" uses evaluatorType "graaljs", which this server does not have: the workflow fails when it reaches this task ("Unknown evaluator")`,
+      );
   },
 };
 
@@ -56,9 +72,16 @@ export const switchFields: Rule = {
   task(node, report) {
     const t = node.task;
     if (!(typeof t.evaluatorType === "string" && SWITCH_EVALUATORS.includes(t.evaluatorType))) {
-      need(node, report, ["evaluatorType"], `"evaluatorType" (one of ${SWITCH_EVALUATORS.join(", ")})`, 'add "evaluatorType": "value-param" (expression names an input parameter) or "javascript"');
+      need(
+        node,
+        report,
+        ["evaluatorType"],
+        `"evaluatorType" (one of ${SWITCH_EVALUATORS.join(", ")})`,
+        'add "evaluatorType": "value-param" (expression names an input parameter) or "javascript"',
+      );
     }
-    if (!isNonEmptyString(t.expression)) need(node, report, ["expression"], '"expression"', 'add "expression": the input parameter name (value-param) or a script (javascript)');
+    if (!isNonEmptyString(t.expression))
+      need(node, report, ["expression"], '"expression"', 'add "expression": the input parameter name (value-param) or a script (javascript)');
     checkCases(node, report);
   },
 };
@@ -71,7 +94,11 @@ export const switchParam: Rule = {
   task(node, report) {
     const e = node.task.expression;
     if (node.task.evaluatorType === "value-param" && isNonEmptyString(e) && !(e in node.inputs)) {
-      report([...node.path, "expression"], `SWITCH "${node.here}" switches on input parameter "${e}", which its inputParameters do not define: it will always take the defaultCase`, `add "${e}": "\${...}" to inputParameters`);
+      report(
+        [...node.path, "expression"],
+        `SWITCH "${node.here}" switches on input parameter "${e}", which its inputParameters do not define: it will always take the defaultCase`,
+        `add "${e}": "\${...}" to inputParameters`,
+      );
     }
   },
 };
@@ -83,7 +110,8 @@ export const decisionFields: Rule = {
   types: ["DECISION"],
   task(node, report) {
     const t = node.task;
-    if (!isNonEmptyString(t.caseValueParam) && !isNonEmptyString(t.caseExpression)) need(node, report, ["caseValueParam"], '"caseValueParam" or "caseExpression"', 'add "caseValueParam": the input parameter to switch on');
+    if (!isNonEmptyString(t.caseValueParam) && !isNonEmptyString(t.caseExpression))
+      need(node, report, ["caseValueParam"], '"caseValueParam" or "caseExpression"', 'add "caseValueParam": the input parameter to switch on');
     checkCases(node, report);
   },
 };
@@ -103,13 +131,19 @@ function checkCases(node: TaskNode, report: Report): void {
   const { task: t, path, type, here } = node;
   const cases = t.decisionCases;
   if (!isObject(cases) || Object.keys(cases).length === 0) {
-    report([...path, "decisionCases"], `${type} task "${here}" needs "decisionCases": an object of case value → list of tasks`, 'add "decisionCases": { "value": [ {task} ] }');
+    report(
+      [...path, "decisionCases"],
+      `${type} task "${here}" needs "decisionCases": an object of case value → list of tasks`,
+      'add "decisionCases": { "value": [ {task} ] }',
+    );
   } else {
     for (const [k, list] of Object.entries(cases)) {
-      if (!Array.isArray(list)) report([...path, "decisionCases", k], `case "${k}" of ${type} "${here}" must be a list of tasks`, "write it as [ { task }, ... ]");
+      if (!Array.isArray(list))
+        report([...path, "decisionCases", k], `case "${k}" of ${type} "${here}" must be a list of tasks`, "write it as [ { task }, ... ]");
     }
   }
-  if (t.defaultCase !== undefined && !Array.isArray(t.defaultCase)) report([...path, "defaultCase"], `defaultCase of ${type} "${here}" must be a list of tasks`, "write it as [ { task }, ... ]");
+  if (t.defaultCase !== undefined && !Array.isArray(t.defaultCase))
+    report([...path, "defaultCase"], `defaultCase of ${type} "${here}" must be a list of tasks`, "write it as [ { task }, ... ]");
 }
 
 export const forkFields: Rule = {
@@ -124,7 +158,8 @@ export const forkFields: Rule = {
       return;
     }
     fork.forEach((b, i) => {
-      if (!Array.isArray(b)) report([...node.path, "forkTasks", i], `branch ${i + 1} of FORK_JOIN "${node.here}" must be a list of tasks`, "write it as [ { task }, ... ]");
+      if (!Array.isArray(b))
+        report([...node.path, "forkTasks", i], `branch ${i + 1} of FORK_JOIN "${node.here}" must be a list of tasks`, "write it as [ { task }, ... ]");
     });
   },
 };
@@ -137,7 +172,10 @@ export const forkEmptyBranch: Rule = {
   types: ["FORK_JOIN"],
   task(node, report) {
     const fork = node.task.forkTasks;
-    if (Array.isArray(fork)) fork.forEach((b, i) => Array.isArray(b) && b.length === 0 && report([...node.path, "forkTasks", i], `branch ${i + 1} of FORK_JOIN "${node.here}" is empty`));
+    if (Array.isArray(fork)) {
+      for (const [i, b] of fork.entries())
+        if (Array.isArray(b) && b.length === 0) report([...node.path, "forkTasks", i], `branch ${i + 1} of FORK_JOIN "${node.here}" is empty`);
+    }
   },
 };
 
@@ -149,7 +187,11 @@ export const forkWithoutJoin: Rule = {
   task(node, report) {
     const next = node.siblings[node.index + 1];
     if (!isObject(next) || next.type !== "JOIN") {
-      report([...node.path, "type"], `${node.type} "${node.here}" must be followed directly by a JOIN task`, `add { "name": "join", "taskReferenceName": "${node.here}_join", "type": "JOIN", "joinOn": [...] } right after it`);
+      report(
+        [...node.path, "type"],
+        `${node.type} "${node.here}" must be followed directly by a JOIN task`,
+        `add { "name": "join", "taskReferenceName": "${node.here}_join", "type": "JOIN", "joinOn": [...] } right after it`,
+      );
     }
   },
 };
@@ -167,7 +209,11 @@ export const forkDynamicFields: Rule = {
     const t = node.task;
     const hasParams = t.dynamicForkTasksParam != null || t.dynamicForkTasksInputParamName != null;
     if (t.dynamicForkJoinTasksParam != null && hasParams) {
-      report([...node.path, "dynamicForkJoinTasksParam"], `FORK_JOIN_DYNAMIC "${node.here}" gives both dynamicForkJoinTasksParam and dynamicForkTasksParam/dynamicForkTasksInputParamName: the server takes one or the other`, "keep one of the two forms");
+      report(
+        [...node.path, "dynamicForkJoinTasksParam"],
+        `FORK_JOIN_DYNAMIC "${node.here}" gives both dynamicForkJoinTasksParam and dynamicForkTasksParam/dynamicForkTasksInputParamName: the server takes one or the other`,
+        "keep one of the two forms",
+      );
       return;
     }
     if (t.dynamicForkJoinTasksParam != null || (t.dynamicForkTasksParam != null && t.dynamicForkTasksInputParamName != null)) return;
@@ -201,7 +247,11 @@ export const forkDynamicParams: Rule = {
     for (const field of ["dynamicForkTasksParam", "dynamicForkTasksInputParamName", "dynamicForkJoinTasksParam"]) {
       const key = node.task[field];
       if (isNonEmptyString(key) && !(key in node.inputs)) {
-        report([...node.path, field], `FORK_JOIN_DYNAMIC "${node.here}": ${field} names "${key}", which inputParameters do not define`, `add "${key}": "\${...}" to inputParameters`);
+        report(
+          [...node.path, field],
+          `FORK_JOIN_DYNAMIC "${node.here}": ${field} names "${key}", which inputParameters do not define`,
+          `add "${key}": "\${...}" to inputParameters`,
+        );
       }
     }
   },
@@ -237,7 +287,8 @@ export const joinWithoutFork: Rule = {
   types: ["JOIN"],
   task(node, report) {
     const prevType = previousOf(node)?.type;
-    if (prevType !== "FORK_JOIN" && prevType !== "FORK_JOIN_DYNAMIC") report([...node.path, "type"], `JOIN "${node.here}" does not follow a FORK_JOIN or FORK_JOIN_DYNAMIC`);
+    if (prevType !== "FORK_JOIN" && prevType !== "FORK_JOIN_DYNAMIC")
+      report([...node.path, "type"], `JOIN "${node.here}" does not follow a FORK_JOIN or FORK_JOIN_DYNAMIC`);
   },
 };
 
@@ -258,7 +309,11 @@ export const joinOn: Rule = {
     j.forEach((name: string, k: number) => {
       if (inside.has(name)) return;
       const near = closest(name, inside);
-      report([...node.path, "joinOn", k], `joinOn names "${name}", which is not a task inside the FORK_JOIN "${String(prev.taskReferenceName)}" just before: the JOIN would wait for it forever`, near ? `did you mean "${near}"?` : `name tasks from its branches: ${[...inside].join(", ")}`);
+      report(
+        [...node.path, "joinOn", k],
+        `joinOn names "${name}", which is not a task inside the FORK_JOIN "${String(prev.taskReferenceName)}" just before: the JOIN would wait for it forever`,
+        near ? `did you mean "${near}"?` : `name tasks from its branches: ${[...inside].join(", ")}`,
+      );
     });
   },
 };
@@ -304,8 +359,16 @@ export const doWhileFields: Rule = {
   types: ["DO_WHILE"],
   task(node, report) {
     const t = node.task;
-    if (typeof t.loopCondition !== "string") need(node, report, ["loopCondition"], '"loopCondition": a JavaScript condition', 'add "loopCondition": "if ($.loop_ref[\'iteration\'] < 3) { true; } else { false; }"');
-    if (!Array.isArray(t.loopOver) || t.loopOver.length === 0) need(node, report, ["loopOver"], '"loopOver": a non-empty list of tasks to repeat', 'add "loopOver": [ {task} ]');
+    if (typeof t.loopCondition !== "string")
+      need(
+        node,
+        report,
+        ["loopCondition"],
+        '"loopCondition": a JavaScript condition',
+        'add "loopCondition": "if ($.loop_ref[\'iteration\'] < 3) { true; } else { false; }"',
+      );
+    if (!Array.isArray(t.loopOver) || t.loopOver.length === 0)
+      need(node, report, ["loopOver"], '"loopOver": a non-empty list of tasks to repeat', 'add "loopOver": [ {task} ]');
   },
 };
 
@@ -317,7 +380,11 @@ export const doWhileEmptyCondition: Rule = {
   task(node, report) {
     const c = node.task.loopCondition;
     if (typeof c === "string" && c.trim() === "") {
-      report([...node.path, "loopCondition"], `DO_WHILE "${node.here}" has an empty loopCondition: the server accepts it and runs the loop body once`, "write the condition to repeat on, e.g. \"$.loop_ref['iteration'] < 3\" (or drop the loop if once is meant)");
+      report(
+        [...node.path, "loopCondition"],
+        `DO_WHILE "${node.here}" has an empty loopCondition: the server accepts it and runs the loop body once`,
+        "write the condition to repeat on, e.g. \"$.loop_ref['iteration'] < 3\" (or drop the loop if once is meant)",
+      );
     }
   },
 };
@@ -330,11 +397,21 @@ export const subWorkflowFields: Rule = {
   task(node, report) {
     const p = node.task.subWorkflowParam;
     if (!isObject(p) || (!isNonEmptyString(p.name) && p.workflowDefinition === undefined)) {
-      need(node, report, ["subWorkflowParam", "name"], '"subWorkflowParam.name": the workflow to run', 'add "subWorkflowParam": { "name": "other_workflow", "version": 1 }');
+      need(
+        node,
+        report,
+        ["subWorkflowParam", "name"],
+        '"subWorkflowParam.name": the workflow to run',
+        'add "subWorkflowParam": { "name": "other_workflow", "version": 1 }',
+      );
       return;
     }
     if (p.version !== undefined && !(Number.isInteger(p.version) || isExpression(p.version))) {
-      report([...node.path, "subWorkflowParam", "version"], '"subWorkflowParam.version" must be a whole number', "write e.g. 1, or leave it out for the latest");
+      report(
+        [...node.path, "subWorkflowParam", "version"],
+        '"subWorkflowParam.version" must be a whole number',
+        "write e.g. 1, or leave it out for the latest",
+      );
     }
   },
 };
@@ -365,7 +442,13 @@ export const startWorkflowFields: Rule = {
   task(node, report) {
     const sw = node.inputs.startWorkflow;
     if (isExpression(sw) || (isObject(sw) && (isNonEmptyString(sw.name) || isExpression(sw.name)))) return;
-    need(node, report, ["inputParameters", "startWorkflow"], "inputParameters.startWorkflow.name", 'add "startWorkflow": { "name": "other_workflow", "input": {} } to inputParameters');
+    need(
+      node,
+      report,
+      ["inputParameters", "startWorkflow"],
+      "inputParameters.startWorkflow.name",
+      'add "startWorkflow": { "name": "other_workflow", "input": {} } to inputParameters',
+    );
   },
 };
 
@@ -377,9 +460,19 @@ export const dynamicFields: Rule = {
   task(node, report) {
     const p = node.task.dynamicTaskNameParam;
     if (!isNonEmptyString(p)) {
-      need(node, report, ["dynamicTaskNameParam"], '"dynamicTaskNameParam": the input parameter holding the task name to run', 'add "dynamicTaskNameParam": "taskToExecute" and define it in inputParameters');
+      need(
+        node,
+        report,
+        ["dynamicTaskNameParam"],
+        '"dynamicTaskNameParam": the input parameter holding the task name to run',
+        'add "dynamicTaskNameParam": "taskToExecute" and define it in inputParameters',
+      );
     } else if (!(p in node.inputs)) {
-      report([...node.path, "dynamicTaskNameParam"], `DYNAMIC "${node.here}": dynamicTaskNameParam names "${p}", which inputParameters do not define`, `add "${p}": "\${...}" to inputParameters`);
+      report(
+        [...node.path, "dynamicTaskNameParam"],
+        `DYNAMIC "${node.here}": dynamicTaskNameParam names "${p}", which inputParameters do not define`,
+        `add "${p}": "\${...}" to inputParameters`,
+      );
     }
   },
 };
@@ -393,7 +486,13 @@ export const terminateFields: Rule = {
   task(node, report) {
     const s = node.inputs.terminationStatus;
     if (!(typeof s === "string" && TERMINATION_STATUSES.includes(s))) {
-      need(node, report, ["inputParameters", "terminationStatus"], `inputParameters.terminationStatus written as one of ${TERMINATION_STATUSES.join(", ")} (the server checks the literal value${isExpression(s) ? ", so an expression is refused" : ""})`, 'add "terminationStatus": "COMPLETED" to inputParameters');
+      need(
+        node,
+        report,
+        ["inputParameters", "terminationStatus"],
+        `inputParameters.terminationStatus written as one of ${TERMINATION_STATUSES.join(", ")} (the server checks the literal value${isExpression(s) ? ", so an expression is refused" : ""})`,
+        'add "terminationStatus": "COMPLETED" to inputParameters',
+      );
     }
     if (node.task.optional === true) report([...node.path, "optional"], `TERMINATE "${node.here}" cannot be optional`, 'remove "optional": true');
   },
@@ -419,7 +518,13 @@ export const httpFields: Rule = {
       );
       return;
     }
-    need(node, report, ["inputParameters", "http_request"], "inputParameters.http_request with a uri (and method)", 'add "http_request": { "uri": "https://...", "method": "GET" } to inputParameters (or an inputTemplate with http_request in the task definition)');
+    need(
+      node,
+      report,
+      ["inputParameters", "http_request"],
+      "inputParameters.http_request with a uri (and method)",
+      'add "http_request": { "uri": "https://...", "method": "GET" } to inputParameters (or an inputTemplate with http_request in the task definition)',
+    );
   },
 };
 
@@ -437,8 +542,20 @@ function requiredInput(id: string, type: string, key: string, what: string, fix:
   };
 }
 
-export const jqFields = requiredInput("jq-fields", "JSON_JQ_TRANSFORM", "queryExpression", "inputParameters.queryExpression (a jq program)", 'add "queryExpression": ".a + .b" to inputParameters');
-export const kafkaFields = requiredInput("kafka-fields", "KAFKA_PUBLISH", "kafka_request", "inputParameters.kafka_request", 'add "kafka_request": { "topic": ..., "value": ..., "bootStrapServers": ... }');
+export const jqFields = requiredInput(
+  "jq-fields",
+  "JSON_JQ_TRANSFORM",
+  "queryExpression",
+  "inputParameters.queryExpression (a jq program)",
+  'add "queryExpression": ".a + .b" to inputParameters',
+);
+export const kafkaFields = requiredInput(
+  "kafka-fields",
+  "KAFKA_PUBLISH",
+  "kafka_request",
+  "inputParameters.kafka_request",
+  'add "kafka_request": { "topic": ..., "value": ..., "bootStrapServers": ... }',
+);
 
 export const eventFields: Rule = {
   id: "event-fields",
@@ -457,7 +574,14 @@ export const lambdaFields: Rule = {
   description: "LAMBDA has inputParameters.scriptExpression",
   types: ["LAMBDA"],
   task(node, report) {
-    if (!isNonEmptyString(node.inputs.scriptExpression)) need(node, report, ["inputParameters", "scriptExpression"], "inputParameters.scriptExpression", "add a scriptExpression, or better use INLINE (LAMBDA is deprecated)");
+    if (!isNonEmptyString(node.inputs.scriptExpression))
+      need(
+        node,
+        report,
+        ["inputParameters", "scriptExpression"],
+        "inputParameters.scriptExpression",
+        "add a scriptExpression, or better use INLINE (LAMBDA is deprecated)",
+      );
   },
 };
 
@@ -483,10 +607,18 @@ export const waitFields: Rule = {
     if (duration.trim() && !duration.startsWith("${")) {
       const m = DURATION.exec(duration);
       if (!m || m.slice(1).every((g) => g === undefined) || m.slice(1).some((g) => g !== undefined && Number(g) > 2 ** 31 - 1)) {
-        report([...node.path, "inputParameters", "duration"], `WAIT "${node.here}": duration ${JSON.stringify(node.inputs.duration)} does not parse (Conductor reads e.g. "30s", "5 minutes", "1h 30m", "2 days")`, 'write e.g. "duration": "30s"');
+        report(
+          [...node.path, "inputParameters", "duration"],
+          `WAIT "${node.here}": duration ${JSON.stringify(node.inputs.duration)} does not parse (Conductor reads e.g. "30s", "5 minutes", "1h 30m", "2 days")`,
+          'write e.g. "duration": "30s"',
+        );
       }
     } else if (until.trim() && !until.startsWith("${") && !UNTIL.test(until.trim())) {
-      report([...node.path, "inputParameters", "until"], `WAIT "${node.here}": until ${JSON.stringify(node.inputs.until)} does not parse (Conductor reads "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm z" or "yyyy-MM-dd")`, 'write e.g. "until": "2030-01-31 14:00 UTC"');
+      report(
+        [...node.path, "inputParameters", "until"],
+        `WAIT "${node.here}": until ${JSON.stringify(node.inputs.until)} does not parse (Conductor reads "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm z" or "yyyy-MM-dd")`,
+        'write e.g. "until": "2030-01-31 14:00 UTC"',
+      );
     }
   },
 };

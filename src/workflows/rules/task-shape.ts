@@ -32,7 +32,10 @@ export const taskRef: Rule = {
   fix: 'add "taskReferenceName": a name unique in this workflow',
   task({ task, path }, report) {
     if (!isNonEmptyString(task.taskReferenceName)) {
-      report([...path, "taskReferenceName"], task.taskReferenceName === undefined ? 'the task has no "taskReferenceName"' : '"taskReferenceName" must be a non-empty string');
+      report(
+        [...path, "taskReferenceName"],
+        task.taskReferenceName === undefined ? 'the task has no "taskReferenceName"' : '"taskReferenceName" must be a non-empty string',
+      );
     }
   },
 };
@@ -128,8 +131,19 @@ export const taskInputsShape: Rule = {
   description: 'a task\'s "inputParameters" is an object',
   fix: 'write e.g. "inputParameters": { "text": "${workflow.input.text}" }',
   task({ task, path }, report) {
-    if (task.inputParameters !== undefined && !isObject(task.inputParameters)) report([...path, "inputParameters"], '"inputParameters" of a task must be an object');
+    if (task.inputParameters !== undefined && !isObject(task.inputParameters))
+      report([...path, "inputParameters"], '"inputParameters" of a task must be an object');
   },
 };
 
-export const TASK_SHAPE_RULES: readonly Rule[] = [taskShape, taskName, taskRef, duplicateRef, taskTypeShape, taskTypeTypo, unknownTaskType, unknownSimpleTask, taskInputsShape];
+export const TASK_SHAPE_RULES: readonly Rule[] = [
+  taskShape,
+  taskName,
+  taskRef,
+  duplicateRef,
+  taskTypeShape,
+  taskTypeTypo,
+  unknownTaskType,
+  unknownSimpleTask,
+  taskInputsShape,
+];

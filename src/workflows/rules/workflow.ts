@@ -30,7 +30,8 @@ export const schemaVersion: Rule = {
   description: '"schemaVersion", when given, is 2 (the server refuses any other)',
   fix: 'write "schemaVersion": 2 (Conductor accepts no other)',
   workflow({ def }, report) {
-    if (def.schemaVersion !== undefined && def.schemaVersion !== 2) report(["schemaVersion"], `"schemaVersion" must be 2, got ${JSON.stringify(def.schemaVersion)}`);
+    if (def.schemaVersion !== undefined && def.schemaVersion !== 2)
+      report(["schemaVersion"], `"schemaVersion" must be 2, got ${JSON.stringify(def.schemaVersion)}`);
   },
 };
 
@@ -41,7 +42,8 @@ export const workflowInputs: Rule = {
   fix: 'write e.g. "inputParameters": ["text", "topic"]',
   workflow({ def }, report) {
     const p = def.inputParameters;
-    if (p !== undefined && (!Array.isArray(p) || p.some((x) => typeof x !== "string"))) report(["inputParameters"], '"inputParameters" of a workflow is a list of input names');
+    if (p !== undefined && (!Array.isArray(p) || p.some((x) => typeof x !== "string")))
+      report(["inputParameters"], '"inputParameters" of a workflow is a list of input names');
   },
 };
 
