@@ -3,7 +3,9 @@
  * the server's source for 3.21.14 and 3.32.x (ConductorProperties, WorkflowReconciler/
  * WorkflowSweeper, SweeperProperties, ExternalPayloadStorageUtils); a property a version does not
  * know is ignored by Spring, so one file serves both. docs/conductor-behaviour.md says why each
- * value was chosen.
+ * value was chosen, and why the sweeper keeps Conductor's defaults (on 3.21.14 with SQLite a
+ * workflow is swept once: an earlier or faster sweeper spends that sweep early; tried, it broke
+ * test/e2e/runtime-recovery.test.ts).
  */
 
 /**
@@ -26,27 +28,6 @@ export const PAYLOAD_PROPERTIES = [
   "conductor.app.maxWorkflowOutputPayloadSizeThreshold=10240",
 ];
 
-/**
- * The sweeper catches up fast after a burst. A workflow whose completing decide did not happen
- * waits for the sweeper, which first visits it workflowOffsetTimeout (30 s, kept) after its start.
- * After a burst, thousands of entries fall due together and the sweeper pops only a few per round
- * (3.21: sweeperThreadCount, 2 x cores, every sweep-frequency.millis, 500 ms, waiting up to
- * sweeperWorkflowPollTimeout, 2000 ms, for a full batch; 3.32: sweeperThreadCount loops of
- * sweeper.sweepBatchSize): 2,000 entries took minutes on 2 cores. More threads, shorter rounds
- * and no waiting for full batches make that seconds.
- * The offsets are NOT shortened: on 3.21.14 with SQLite, the decider queue's setUnackTimeout
- * stores the offset in seconds as `deliver_on` and leaves the entry popped, so a workflow is
- * swept once; a short offset spends that one sweep early, and a decide lost later (a server
- * killed mid-update) is never mended (seen in test/e2e/runtime-recovery.test.ts). See
- * docs/conductor-behaviour.md.
- */
-export const SWEEPER_PROPERTIES = [
-  "conductor.app.sweeperThreadCount=8",
-  "conductor.app.sweeperWorkflowPollTimeout=100",
-  "conductor.sweep-frequency.millis=100",
-  "conductor.app.sweeper.sweepBatchSize=4",
-  "conductor.app.sweeper.queuePopTimeout=100",
-];
 
 export function serverProperties(opts: { port: number; memory: boolean; dataFile: string }): string {
   const lines = opts.memory
@@ -76,8 +57,6 @@ export function serverProperties(opts: { port: number; memory: boolean; dataFile
     "conductor.app.ownerEmailMandatory=false",
     "# large payloads stay in the database (see PAYLOAD_PROPERTIES in src/server/properties.ts)",
     ...PAYLOAD_PROPERTIES,
-    "# the sweeper catches up fast after a burst (see SWEEPER_PROPERTIES)",
-    ...SWEEPER_PROPERTIES,
     "loadSample=false",
     `server.port=${opts.port}`,
     "server.address=127.0.0.1",

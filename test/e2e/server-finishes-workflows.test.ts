@@ -3,7 +3,7 @@
  * runs (configured by src/server/properties.ts like every local server) and on one of its own:
  *  - a burst of one-task workflows queued at once, then a worker completing them: every workflow
  *    is COMPLETED, its task tried once, and ended within 45 s of its task (a lost decide waits for
- *    its first sweep, 20-40 s after the start; the sweeper works the burst off in seconds). Not
+ *    its first sweep, 20-40 s after the start). Not
  *    "a few seconds": on 3.21.14 with SQLite shorter offsets do harm (docs/conductor-behaviour.md);
  *  - a 4 MB task output, then a WAIT, the server restarted, the WAIT completed: the next task gets
  *    the 4 MB and the workflow completes (payloads stay in the database, not in a temp folder).
