@@ -28,7 +28,6 @@ export const PAYLOAD_PROPERTIES = [
   "conductor.app.maxWorkflowOutputPayloadSizeThreshold=10240",
 ];
 
-
 export function serverProperties(opts: { port: number; memory: boolean; dataFile: string }): string {
   const lines = opts.memory
     ? [
