@@ -11,7 +11,7 @@
  *                                 the whole suite, every end-to-end file runs again on a server
  *                                 started with that Java (e.g. JDK 21+ -> Conductor 3.32)
  *   npm test -- --first-only | --second-only   one of the two passes
- *   IDFLOW_TEST_TIMEOUT_MS=...    per-test time limit (default 300000), so a hung test cannot hang the run
+ *   IDFLOW_TEST_TIMEOUT_MS=...    per-test time limit (default 600000), so a hung test cannot hang the run
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -45,7 +45,7 @@ const e2e = unitOnly ? [] : testFiles("e2e");
 const pick = (files: string[]) => (filters.length ? files.filter((f) => filters.some((s) => f.includes(s))) : files);
 const files = [...pick(unit), ...pick(e2e)];
 const needServer = pick(e2e).length > 0;
-const testTimeoutMs = Number(process.env.IDFLOW_TEST_TIMEOUT_MS ?? 300_000);
+const testTimeoutMs = Number(process.env.IDFLOW_TEST_TIMEOUT_MS ?? 600_000);
 
 if (files.length === 0) {
   log(`no test files match ${filters.length ? filters.join(", ") : "test/unit or test/e2e"}`);

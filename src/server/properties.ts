@@ -3,7 +3,9 @@
  * the server's source for 3.21.14 and 3.32.x (ConductorProperties, WorkflowReconciler/
  * WorkflowSweeper, SweeperProperties, ExternalPayloadStorageUtils); a property a version does not
  * know is ignored by Spring, so one file serves both. docs/conductor-behaviour.md says why each
- * value was chosen.
+ * value was chosen, and why the sweeper keeps Conductor's defaults (on 3.21.14 with SQLite a
+ * workflow is swept once: an earlier or faster sweeper spends that sweep early; tried, it broke
+ * test/e2e/runtime-recovery.test.ts).
  */
 
 /**
@@ -24,26 +26,6 @@ export const PAYLOAD_PROPERTIES = [
   "conductor.app.maxTaskOutputPayloadSizeThreshold=10240",
   "conductor.app.maxWorkflowInputPayloadSizeThreshold=10240",
   "conductor.app.maxWorkflowOutputPayloadSizeThreshold=10240",
-];
-
-/**
- * Every workflow ends within a few seconds of its last task. A workflow whose completing decide
- * did not happen (under a burst) waits for the sweeper, which revisits a running workflow only
- * after workflowOffsetTimeout (default 30 s) or, with a task in progress, its
- * responseTimeoutSeconds (capped by maxPostponeDurationSeconds, default 3600 s), and pops a
- * few entries per round (3.21: sweeperThreadCount every sweep-frequency.millis, waiting up to
- * sweeperWorkflowPollTimeout for a full batch; 3.32: sweeperThreadCount loops of
- * sweeper.sweepBatchSize). Short offsets and a sweeper that does not wait for full batches keep
- * that under a few seconds on one machine.
- */
-export const SWEEPER_PROPERTIES = [
-  "conductor.app.workflowOffsetTimeout=3",
-  "conductor.app.maxPostponeDurationSeconds=3",
-  "conductor.app.sweeperThreadCount=8",
-  "conductor.app.sweeperWorkflowPollTimeout=100",
-  "conductor.sweep-frequency.millis=100",
-  "conductor.app.sweeper.sweepBatchSize=4",
-  "conductor.app.sweeper.queuePopTimeout=100",
 ];
 
 export function serverProperties(opts: { port: number; memory: boolean; dataFile: string }): string {
@@ -74,8 +56,6 @@ export function serverProperties(opts: { port: number; memory: boolean; dataFile
     "conductor.app.ownerEmailMandatory=false",
     "# large payloads stay in the database (see PAYLOAD_PROPERTIES in src/server/properties.ts)",
     ...PAYLOAD_PROPERTIES,
-    "# every workflow ends within a few seconds of its last task (see SWEEPER_PROPERTIES)",
-    ...SWEEPER_PROPERTIES,
     "loadSample=false",
     `server.port=${opts.port}`,
     "server.address=127.0.0.1",

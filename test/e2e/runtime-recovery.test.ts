@@ -31,21 +31,24 @@ function kill(): void {
 before(async () => {
   port = await freePort();
   await boot();
-  client = new ConductorClient({ serverUrl: `http://127.0.0.1:${port}`, timeoutMs: 5000 });
+  // A freshly restarted JVM on a loaded machine can take seconds to answer its first reads.
+  client = new ConductorClient({ serverUrl: `http://127.0.0.1:${port}`, timeoutMs: 20_000 });
 });
 after(async () => {
   client?.close();
   await stopLocalServer({ stateDir: serverDir }).catch(() => {});
 });
 
-describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 240_000 }, () => {
+describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 590_000 }, () => {
   it("recovers by itself after a server kill; results computed while it was down are delivered; every workflow completes", async () => {
     const name = uniqueName("rt_kill");
     // A poll or update-v2 answer that the dying server never sent hands out a task nobody runs:
-    // Conductor re-dispatches it after responseTimeoutSeconds, so give it a short one and retries
-    // (short enough for the test, long enough that a loaded 2-core machine does not time out
-    // tasks that a worker is running).
-    const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 10, retryCount: 4 });
+    // Conductor re-dispatches it after responseTimeoutSeconds. That timeout must outlast the
+    // server's restart: a restarted server's sweeper times out, at once, every task handed out
+    // longer ago than that, results computed meanwhile included (seen with 10 s while a loaded
+    // machine took 20-60 s to restart the JVM). 60 s outlasts a restart; the wait below allows
+    // for one re-dispatch after it.
+    const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 60, retryCount: 4 });
     const ids = await startMany(client, wf, 30);
     let ran = 0;
     const ranIds = new Set<string>();
@@ -77,7 +80,7 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 24
     await boot();
     let done: Awaited<ReturnType<typeof waitAll>>;
     try {
-      done = await waitAll(client, ids, 90_000);
+      done = await waitAll(client, ids, 150_000);
     } finally {
       await run.stop();
     }
