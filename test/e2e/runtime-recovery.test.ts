@@ -103,7 +103,7 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 59
       if (last.retryCount !== 0)
         assert.ok(
           w.tasks!.slice(0, -1).every((t) => !ranIds.has(t.taskId)),
-          `workflow ${w.workflowId} retried a task whose result was computed here`,
+          `workflow ${w.workflowId} retried a task whose result was computed here: ${w.tasks!.map((t) => `${t.taskId} ${t.status} retry ${t.retryCount} polls ${t.pollCount} ran here ${ranIds.has(t.taskId)} last answer ok ${lastAnswerOk.get(t.taskId)} reason ${t.reasonForIncompletion ?? "-"}`).join("; ")}`,
         );
     }
     const s = await run.stop();
