@@ -73,6 +73,8 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 59
     });
     const lastAnswerOk = new Map<string, boolean>();
     run.events.on("delivery:attempt", (e) => lastAnswerOk.set(e.taskId, e.ok));
+    const startedIds = new Set<string>();
+    run.events.on("task:started", (e) => startedIds.add(e.taskId));
     await until(() => ran >= 5, 30_000, "some tasks done");
     kill();
     await until(() => run.stats().delivery.backlog > 0, 10_000, "results waiting while the server is down");
@@ -84,12 +86,29 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 59
     // (docs/conductor-behaviour.md), so the test does what an operator does after a crash: it
     // asks the server to repair its queues and sweep the unfinished workflows again, every 5 s.
     // This measures the worker, not the server's crash durability.
+    // A task the dead server handed out in an answer it never sent (IN_PROGRESS, never started
+    // here) is failed the way its response timeout would have, so Conductor retries it.
     const base = `http://127.0.0.1:${port}/api/admin`;
     const mend = setInterval(() => {
-      for (const id of ids) {
-        void fetch(`${base}/consistency/verifyAndRepair/${id}`, { method: "POST" }).catch(() => {});
-        void fetch(`${base}/sweep/requeue/${id}`, { method: "POST" }).catch(() => {});
-      }
+      void (async () => {
+        for (const id of ids) {
+          const w = await client.getWorkflow(id, true).catch(() => undefined);
+          if (w?.status !== "RUNNING") continue;
+          await fetch(`${base}/consistency/verifyAndRepair/${id}`, { method: "POST" }).catch(() => {});
+          for (const t of w.tasks ?? []) {
+            if (t.status !== "IN_PROGRESS" || startedIds.has(t.taskId) || Date.now() - Number(t.updateTime ?? t.startTime ?? 0) < 10_000) continue;
+            await client
+              .updateTask({
+                taskId: t.taskId,
+                workflowInstanceId: id,
+                workerId: "test-operator",
+                status: "FAILED",
+                reasonForIncompletion: "handed out by the killed server in an answer it never sent",
+              })
+              .catch(() => {});
+          }
+        }
+      })();
     }, 5000);
     let done: Awaited<ReturnType<typeof waitAll>>;
     try {
