@@ -17,6 +17,8 @@
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
  * BENCH_CPU_PROF=<dir> makes every Node contender write a V8 CPU profile there (--cpu-prof).
+ * BENCH_IDFLOW_OTHER=<root of another idflow checkout> adds the contender `idflow-other`: the
+ * same worker run from that checkout (e.g. main before a change), for before/after figures.
  * CONDUCTOR_SERVER_URL uses that server; otherwise a private one is started
  * (IDFLOW_CONDUCTOR_JAR, or the pinned version; JAVA_HOME picks the JVM).
  */

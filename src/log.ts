@@ -3,8 +3,11 @@
  * when stderr is not a terminal, human-readable (pino-pretty) on a TTY. Logs go to stderr so
  * that `--json` output on stdout stays machine-readable.
  */
+import { createRequire } from "node:module";
 import pino, { type Logger, type DestinationStream } from "pino";
-import pretty from "pino-pretty";
+
+/** pino-pretty is loaded only for a pretty logger (a worker logging JSON never needs it). */
+const requireCjs = createRequire(import.meta.url);
 
 export type { Logger } from "pino";
 export type LogFormat = "json" | "pretty";
@@ -35,6 +38,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     redact: { paths: ["keySecret", "*.keySecret", "token", "*.token", "headers.X-Authorization"], censor: "[redacted]" },
   };
   if (format === "pretty") {
+    const pretty = requireCjs("pino-pretty") as typeof import("pino-pretty");
     const stream = pretty({
       sync: true,
       destination: (opts.destination as NodeJS.WritableStream | undefined) ?? 2,

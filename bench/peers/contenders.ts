@@ -87,9 +87,12 @@ function prepareVenv(log: (line: string) => void): string | undefined {
   return (venvChecked = undefined);
 }
 
-function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): ChildProcess {
+/** Another checkout of idflow (BENCH_IDFLOW_OTHER=<its root>, npm ci done there), for before/after runs. */
+const otherRoot = process.env.BENCH_IDFLOW_OTHER ? path.resolve(process.env.BENCH_IDFLOW_OTHER) : undefined;
+
+function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, bin = cliBin): ChildProcess {
   const args = [
-    cliBin,
+    bin,
     "worker",
     "start",
     "--root",
@@ -141,6 +144,21 @@ function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
   ];
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
 }
+
+/** Listed only when BENCH_IDFLOW_OTHER is set (a default run must not skip it as missing). */
+const other: Contender[] = otherRoot
+  ? [
+      {
+        id: "idflow-other",
+        describe: `idflow worker start from another checkout (${otherRoot}), same project`,
+        prepare: () =>
+          existsSync(path.join(otherRoot, "cli/bin.js")) && existsSync(path.join(otherRoot, "node_modules"))
+            ? undefined
+            : `BENCH_IDFLOW_OTHER=${otherRoot} has no cli/bin.js or no node_modules (run npm ci there)`,
+        start: (s) => idflowStart(s, {}, path.join(otherRoot, "cli/bin.js")),
+      },
+    ]
+  : [];
 
 export const CONTENDERS: Contender[] = [
   {
@@ -196,4 +214,5 @@ export const CONTENDERS: Contender[] = [
     prepare: () => undefined,
     start: (s) => run(process.execPath, [path.join(workers, "loop-worker.mjs")], { ...benchEnv(s), BENCH_PROTOCOL: "v2" }),
   },
+  ...other,
 ];

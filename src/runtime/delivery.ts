@@ -311,11 +311,11 @@ export class ResultDelivery {
     }
     const r = entry.result;
     // update-v2's answer may hold the next task: its timeout must not fire just because the process was stopped (stall.ts).
-    const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS) : undefined;
+    const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS, undefined, this.closing.signal) : undefined;
     const started = performance.now();
     try {
       let next: Task | undefined;
-      if (timeout) next = await this.opts.client.updateTaskV2(r, AbortSignal.any([this.closing.signal, timeout.signal]), 0);
+      if (timeout) next = await this.opts.client.updateTaskV2(r, timeout.signal, 0);
       else await this.opts.client.updateTask(r, this.closing.signal);
       this.opts.outage.ok();
       this.stats.delivered++;

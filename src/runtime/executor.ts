@@ -59,7 +59,9 @@ export interface Execution {
 }
 
 export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Execution {
-  const controller = new AbortController();
+  // ctx.signal's controller is made when something asks for the signal or aborts it (most tasks do neither).
+  let controller: AbortController | undefined;
+  const signal = () => (controller ??= new AbortController()).signal;
   const logs: TaskExecLog[] = [];
   let droppedLogs = 0;
   const started = Date.now();
@@ -104,7 +106,9 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     retryCount: task.retryCount ?? 0,
     pollCount: task.pollCount ?? 0,
     workerId: opts.workerId,
-    signal: controller.signal,
+    get signal() {
+      return signal();
+    },
     task,
     log: (message: string) => addLog(String(message)),
     heartbeat,
@@ -131,11 +135,12 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
     cancelled = true;
     log.info({ reason }, reason);
     addLog(reason);
-    controller.abort(new TaskCancelledError(reason));
+    signal();
+    controller!.abort(new TaskCancelledError(reason));
     finish({ ...base, status: "FAILED", reasonForIncompletion: reason });
   };
   const fail = (reason: string) => {
-    if (!controller.signal.aborted) controller.abort(new Error(reason));
+    if (!signal().aborted) controller!.abort(new Error(reason));
     finish({ ...base, status: "FAILED", reasonForIncompletion: reason });
   };
 
@@ -164,7 +169,7 @@ export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Ex
   }
 
   const invoke = opts.invoke ?? invokeInProcess;
-  const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task, controller.signal);
+  const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task, signal());
   const running: Promise<unknown> = resume.then((found) => {
     if (found) {
       checkpoints.inherit(found);

@@ -29,9 +29,17 @@ export interface StallAwareTimeout {
   clear(): void;
 }
 
-/** An abort signal after `ms` of running time (see the file comment); `onStall` hears each late fire. */
-export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void): StallAwareTimeout {
+/**
+ * An abort signal after `ms` of running time (see the file comment); `onStall` hears each late
+ * fire. With `parent`, the signal also aborts when the parent does (with its reason): one
+ * signal per request instead of a second one from AbortSignal.any, which costs far more.
+ */
+export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void, parent?: AbortSignal): StallAwareTimeout {
   const ctl = new AbortController();
+  const onParent = () => {
+    clearTimeout(timer);
+    ctl.abort(parent?.reason);
+  };
   let expected = performance.now() + ms;
   let rearms = 0;
   let timer: NodeJS.Timeout;
@@ -49,12 +57,17 @@ export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void
     ctl.abort(new Error(`no answer within ${ms} ms`));
   };
   timer = setTimeout(fire, ms);
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener("abort", onParent, { once: true });
   return {
     signal: ctl.signal,
     get timedOut() {
       return timedOut;
     },
-    clear: () => clearTimeout(timer),
+    clear: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", onParent);
+    },
   };
 }
 
