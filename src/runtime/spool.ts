@@ -54,8 +54,9 @@ import type { TaskResult } from "../conductor/types.ts";
 /**
  * When spool appends reach the device:
  *  - "background" (default): each batch is written (to the OS) before its results are sent, and
- *    fdatasync follows at once without holding the sends back. Survives any death of the process
- *    (SIGKILL, OOM, a crash); a power loss or kernel crash can lose the last batch or two.
+ *    an fdatasync follows within BACKGROUND_SYNC_EVERY_MS (50 ms) without holding the sends back.
+ *    Survives any death of the process (SIGKILL, OOM, a crash); a power loss or kernel crash can
+ *    lose the results written in the last 50 ms or so that were not delivered yet.
  *  - "always": fdatasync before the results are sent. Survives a power loss too; costs a sync
  *    per batch on every task's path (see docs/performance.md).
  *  - "never": written to the OS only, never synced by idflow (the OS syncs within seconds).
@@ -120,6 +121,9 @@ export function spoolDir(stateDir: string): string {
   return path.join(stateDir, "spool");
 }
 
+/** Least time between two background syncs, ms (see syncInBackground). */
+export const BACKGROUND_SYNC_EVERY_MS = 50;
+
 const SEGMENT_RE = /^wal-(\d{15})-(\d{6})-([a-z0-9]+)\.jsonl$/;
 const LEASE_RE = /^lease-([a-z0-9]+)$/;
 const processStart = Math.round(Date.now() - process.uptime() * 1000);
@@ -146,7 +150,11 @@ export class ResultJournal {
   readonly runId = randomBytes(6).toString("hex");
   private readonly sync: SpoolSync;
   private syncing = false;
-  private syncAgain = false;
+  /** Segments written since their last background sync. */
+  private readonly dirty = new Set<Segment>();
+  private syncTimer?: NodeJS.Timeout;
+  /** performance.now() when the last background sync started. */
+  private lastSyncAt = Number.NEGATIVE_INFINITY;
   private readonly segmentBytes: number;
   private readonly staleMs: number;
   private readonly retryMs: number;
@@ -264,6 +272,7 @@ export class ResultJournal {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.writeBufferSync();
+    if (this.sync !== "never") this.syncDirtyNow();
     // A result that never reached the disk gets one last synchronous try.
     const lost = [...this.records.values()].filter((r) => !r.durable);
     if (lost.length) {
@@ -394,22 +403,49 @@ export class ResultJournal {
     seg.size += buf.length;
   }
 
-  /** One fdatasync at a time, repeated once if batches were written meanwhile; never holds a send back. */
+  /**
+   * One fdatasync at a time and at most one per BACKGROUND_SYNC_EVERY_MS (what was written
+   * meanwhile rides on the next); never holds a send back. A sync per batch cost a third of a
+   * worker's CPU per task at low concurrency (the kernel's journal commit, docs/performance.md).
+   */
   private syncInBackground(seg: Segment): void {
-    if (this.syncing) {
-      this.syncAgain = true;
-      return;
-    }
+    this.dirty.add(seg);
+    if (this.syncing || this.syncTimer) return;
+    const wait = this.lastSyncAt + BACKGROUND_SYNC_EVERY_MS - performance.now();
+    if (wait > 0) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = undefined;
+        this.syncDirty();
+      }, wait);
+      this.syncTimer.unref();
+    } else this.syncDirty();
+  }
+
+  private syncDirty(): void {
+    const [seg] = this.dirty;
+    if (!seg || this.closed) return;
+    this.dirty.delete(seg);
     this.syncing = true;
+    this.lastSyncAt = performance.now();
     fdatasync(seg.fd, (err) => {
       this.syncing = false;
-      // EBADF: the segment was closed meanwhile (all done): nothing left to sync.
       if (err && (err as NodeJS.ErrnoException).code !== "EBADF") this.diskFailed(err);
-      if (this.syncAgain) {
-        this.syncAgain = false;
-        if (this.current) this.syncInBackground(this.current);
-      }
+      if (this.dirty.size) this.syncInBackground([...this.dirty][0]);
     });
+  }
+
+  /** At close: sync what the background sync has not reached yet (the fds are still open). */
+  private syncDirtyNow(): void {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    for (const seg of this.dirty) {
+      try {
+        fdatasyncSync(seg.fd);
+      } catch {
+        // closed or failing: the results stay in the OS's cache, which survives this process
+      }
+    }
+    this.dirty.clear();
   }
 
   private keepInMemory(batch: Array<{ rec?: JournalRecord; resolve?: () => void }>): void {
