@@ -4,7 +4,6 @@
  * A 404 on /token means an OSS server without auth: from then on no header is sent.
  * Nothing here logs or returns the secret.
  */
-import type { AxiosInstance } from "axios";
 import { ConductorError } from "./errors.ts";
 
 /** Anything that can hand out a token; plug your own in through ClientOptions.tokenSource. */
@@ -12,6 +11,12 @@ export interface TokenSource {
   /** A token to send, or undefined for "no auth". `force` asks for a fresh one. */
   token(force?: boolean): Promise<string | undefined>;
 }
+
+/**
+ * Sends `POST path` with a JSON body and no authentication; answers the status and the body
+ * text. Throws a ConductorError when no answer comes back.
+ */
+export type TokenPost = (path: string, body: unknown) => Promise<{ status: number; text: string }>;
 
 const REFRESH_AFTER_MS = 45 * 60 * 1000;
 
@@ -21,7 +26,7 @@ export class KeySecretTokenSource implements TokenSource {
   private noAuth = false;
 
   constructor(
-    private readonly http: AxiosInstance,
+    private readonly post: TokenPost,
     private readonly credentials: { keyId: string; keySecret: string },
     private readonly now: () => number = Date.now,
   ) {}
@@ -36,18 +41,12 @@ export class KeySecretTokenSource implements TokenSource {
   }
 
   private async fetch(): Promise<string | undefined> {
-    const res = await this.http.post("/api/token", this.credentials, {
-      validateStatus: () => true,
-      headers: { "content-type": "application/json" },
-      // Never let the token call itself try to authenticate.
-      idflowSkipAuth: true,
-    } as never);
+    const res = await this.post("/api/token", this.credentials);
     if (res.status === 404) {
       this.noAuth = true;
       return undefined;
     }
-    // The client's axios instance keeps bodies as text: parse here.
-    const data = parseJson(res.data) as { token?: unknown; message?: unknown } | undefined;
+    const data = parseJson(res.text) as { token?: unknown; message?: unknown } | undefined;
     if (res.status >= 400 || typeof data?.token !== "string") {
       const said = typeof data?.message === "string" ? data.message.split(this.credentials.keySecret).join("***") : "";
       throw new ConductorError({
@@ -68,8 +67,7 @@ export function isExpiredTokenAnswer(status: number, body: unknown): boolean {
   return /EXPIRED_TOKEN|INVALID_TOKEN/.test(text);
 }
 
-function parseJson(data: unknown): unknown {
-  if (typeof data !== "string") return data;
+function parseJson(data: string): unknown {
   try {
     return JSON.parse(data);
   } catch {

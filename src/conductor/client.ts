@@ -1,10 +1,9 @@
 /**
  * The Conductor HTTP client: the only place in idflow that speaks HTTP to Conductor.
- * axios with keep-alive agents (one socket pool per client, reused across polls).
+ * undici's low-level Pool (one keep-alive socket pool per client, reused across polls; no
+ * redirects, no proxy): per task it costs a fraction of what a general-purpose client does.
  */
-import http from "node:http";
-import https from "node:https";
-import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type Method } from "axios";
+import { Pool } from "undici";
 import { normalizeServerUrl } from "../config.ts";
 import { isExpiredTokenAnswer, KeySecretTokenSource, type TokenSource } from "./auth.ts";
 import { ConductorError, describeValidationErrors } from "./errors.ts";
@@ -53,37 +52,56 @@ export class UpdateV2Unsupported extends Error {
   }
 }
 
+type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** A raw answer: status and body text (Conductor answers ids as text/plain; JSON is parsed by the caller). */
+interface RawAnswer {
+  status: number;
+  text: string;
+}
+
 export class ConductorClient {
   readonly baseUrl: string;
-  private readonly http: AxiosInstance;
   private readonly tokens?: TokenSource;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly origin: string;
+  /** The base URL's path (e.g. "/conductor"), prefixed to every call's path. */
+  private readonly prefix: string;
+  /** Basic credentials written in the URL (user:pass@host), sent as Authorization. */
+  private readonly basicAuth?: string;
+  private readonly timeoutMs: number;
+  private readonly maxSockets: number;
+  private pool?: Pool;
 
   constructor(options: ClientOptions) {
     this.baseUrl = normalizeServerUrl(options.serverUrl);
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
-    this.http = axios.create({
-      baseURL: this.baseUrl,
-      timeout: options.timeoutMs ?? 30_000,
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      // Conductor answers ids as text/plain: keep raw text, parse JSON ourselves.
-      responseType: "text",
-      transformResponse: [(d) => d],
-      validateStatus: () => true,
-      maxRedirects: 0,
-      proxy: false,
-    });
+    const url = new URL(this.baseUrl);
+    this.origin = url.origin;
+    this.prefix = url.pathname.replace(/\/+$/, "");
+    if (url.username || url.password) {
+      this.basicAuth = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+    }
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxSockets = options.maxSockets ?? 256;
     if (options.tokenSource) this.tokens = options.tokenSource;
-    else if (options.auth) this.tokens = new KeySecretTokenSource(this.http, options.auth);
+    else if (options.auth) {
+      this.tokens = new KeySecretTokenSource(async (path, body) => {
+        try {
+          return await this.send("POST", path, JSON.stringify(body), this.timeoutMs);
+        } catch (err) {
+          throw this.networkError(`POST ${path}`, err);
+        }
+      }, options.auth);
+    }
   }
 
-  /** Close idle keep-alive sockets (call when done so the process can exit). */
+  /**
+   * Close the keep-alive sockets (call when done so the process can exit). Calls still in
+   * flight fail as unreachable; a later call opens new sockets.
+   */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    const pool = this.pool;
+    this.pool = undefined;
+    pool?.destroy().catch(() => {});
   }
 
   // ---------------------------------------------------------------- health & info
@@ -324,56 +342,76 @@ export class ConductorClient {
 
   /** One HTTP call; parses JSON bodies, maps every failure to ConductorError. */
   async request<T = unknown>(method: Method, path: string, opts: RequestOptions = {}, retriedAuth = false): Promise<T | undefined> {
-    const call = `${method} ${path}`;
-    const headers: Record<string, string> = { accept: "application/json, text/plain, */*", ...opts.headers };
-    if (opts.data !== undefined) headers["content-type"] = "application/json";
-    if (this.tokens) {
-      const token = await this.authToken(false);
-      if (token) headers["X-Authorization"] = token;
-    }
-    const config: AxiosRequestConfig = {
-      method,
-      url: path,
-      params: stripUndefined(opts.params),
-      data: opts.data === undefined ? undefined : typeof opts.data === "string" ? opts.data : JSON.stringify(opts.data),
-      headers,
-      signal: opts.signal,
-    };
-    if (opts.timeoutMs !== undefined) config.timeout = opts.timeoutMs;
-    let res: AxiosResponse<string>;
+    let token: string | undefined;
+    if (this.tokens) token = await this.authToken();
+    const query = queryString(opts.params);
+    const data = opts.data === undefined ? undefined : typeof opts.data === "string" ? opts.data : JSON.stringify(opts.data);
+    let res: RawAnswer;
     try {
-      res = await this.http.request<string>(config);
+      res = await this.send(method, query ? `${path}?${query}` : path, data, opts.timeoutMs ?? this.timeoutMs, opts.signal, token, opts.headers);
     } catch (err) {
-      throw this.networkError(call, err);
+      throw this.networkError(`${method} ${path}`, err, opts.signal);
     }
-    const body = parseBody(res.data);
+    const body = parseBody(res.text);
     if (res.status >= 200 && res.status < 300) return (res.status === 204 ? undefined : body) as T | undefined;
     if (opts.accept?.includes(res.status)) return body as T;
     if (this.tokens && !retriedAuth && isExpiredTokenAnswer(res.status, body)) {
       await this.authToken(true);
       return this.request<T>(method, path, opts, true);
     }
-    throw httpError(call, res.status, body, this.baseUrl);
+    throw httpError(`${method} ${path}`, res.status, body, this.baseUrl);
   }
 
-  /** A token from the token source; a network failure on /api/token reads like any other (and never carries the secret). */
-  private async authToken(force: boolean): Promise<string | undefined> {
-    try {
-      return await this.tokens!.token(force);
-    } catch (err) {
-      if (axios.isAxiosError(err)) throw this.networkError("POST /api/token", err);
-      throw err;
-    }
+  /**
+   * The wire: one request on the keep-alive pool. `timeoutMs` bounds the wait for the answer's
+   * headers and every pause in its body (0 = none; the caller's signal ends it).
+   */
+  private async send(
+    method: Method,
+    pathAndQuery: string,
+    data: string | undefined,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    token?: string,
+    extra?: Record<string, string>,
+  ): Promise<RawAnswer> {
+    const headers: Record<string, string> = { accept: "application/json, text/plain, */*" };
+    if (data !== undefined) headers["content-type"] = "application/json";
+    if (this.basicAuth) headers.authorization = this.basicAuth;
+    if (token) headers["x-authorization"] = token;
+    if (extra) Object.assign(headers, extra);
+    this.pool ??= new Pool(this.origin, { connections: this.maxSockets, keepAliveTimeout: 10_000 });
+    const res = await this.pool.request({
+      method,
+      path: this.prefix + pathAndQuery,
+      headers,
+      body: data,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
   }
 
-  private networkError(call: string, err: unknown): ConductorError {
-    const e = err as { code?: string; message?: string; name?: string };
-    if (axios.isCancel(err) || e.name === "CanceledError" || e.code === "ERR_CANCELED") {
-      return new ConductorError({ call, code: "ABORTED", message: `${call} was cancelled` });
-    }
-    const code = e.code ?? "ERROR";
-    const timedOut = code === "ECONNABORTED" || code === "ETIMEDOUT";
-    const why = timedOut ? "it did not answer in time" : `${code}${e.message ? `: ${e.message}` : ""}`;
+  /** A token from the token source (a network failure on /api/token reads like any other and never carries the secret). */
+  private authToken(force = false): Promise<string | undefined> {
+    return this.tokens!.token(force);
+  }
+
+  private networkError(call: string, err: unknown, signal?: AbortSignal): ConductorError {
+    if (err instanceof ConductorError) return err;
+    if (signal?.aborted) return new ConductorError({ call, code: "ABORTED", message: `${call} was cancelled` });
+    const e = err as { code?: string; message?: string };
+    const timedOut =
+      e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT" || e.code === "UND_ERR_CONNECT_TIMEOUT" || e.code === "ETIMEDOUT";
+    // A connection the server (or close()) ended before the answer: worth another try, like a reset.
+    const reset = e.code === "UND_ERR_SOCKET" || e.code === "UND_ERR_DESTROYED" || e.code === "UND_ERR_CLOSED";
+    const code = timedOut ? "ETIMEDOUT" : reset ? "ECONNRESET" : (e.code ?? "ERROR");
+    const why = timedOut
+      ? "it did not answer in time"
+      : reset
+        ? `ECONNRESET: the connection closed before the answer (${e.message ?? "socket closed"})`
+        : `${code}${e.message ? `: ${e.message}` : ""}`;
     return new ConductorError({
       call,
       code,
@@ -400,8 +438,7 @@ function httpError(call: string, status: number, body: unknown, baseUrl: string)
   });
 }
 
-function parseBody(data: unknown): unknown {
-  if (typeof data !== "string") return data;
+function parseBody(data: string): unknown {
   if (data === "") return undefined;
   try {
     return JSON.parse(data);
@@ -410,10 +447,15 @@ function parseBody(data: unknown): unknown {
   }
 }
 
-function stripUndefined(params?: Record<string, unknown>): Record<string, unknown> | undefined {
-  if (!params) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") out[k] = v;
+/** `a=1&b=x%20y` from the params that have a value ("" when none). */
+function queryString(params?: Record<string, unknown>): string {
+  if (!params) return "";
+  let out = "";
+  for (const k in params) {
+    const v = params[k];
+    if (v === undefined || v === null || v === "") continue;
+    out += `${out ? "&" : ""}${enc(k)}=${enc(String(v))}`;
+  }
   return out;
 }
 

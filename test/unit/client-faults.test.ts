@@ -106,6 +106,80 @@ describe("ConductorClient faults", () => {
   });
 });
 
+describe("ConductorClient wire", () => {
+  test("a timeout and a cancellation are told apart; a poll's own request timeout applies", async () => {
+    double.on("GET", /^\/api\/tasks\/poll\/batch\//, "hang");
+    client = new ConductorClient({ serverUrl: double.url, timeoutMs: 60_000 });
+    await assert.rejects(client.batchPoll("slow", { timeoutMs: 100, requestTimeoutMs: 200 }), (err: unknown) => {
+      assert.ok(err instanceof ConductorError);
+      assert.equal(err.code, "ETIMEDOUT");
+      assert.equal(err.transient, true);
+      assert.match(err.message, /GET \/api\/tasks\/poll\/batch\/slow: it did not answer in time/);
+      return true;
+    });
+    const ac = new AbortController();
+    const pending = client.batchPoll("slow", { timeoutMs: 100, requestTimeoutMs: 0, signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    await assert.rejects(pending, (err: unknown) => {
+      assert.ok(err instanceof ConductorError);
+      assert.equal(err.code, "ABORTED");
+      assert.equal(err.message, "GET /api/tasks/poll/batch/slow was cancelled");
+      return true;
+    });
+    // A signal that is already aborted: cancelled before anything is sent.
+    await assert.rejects(client.updateTask({ taskId: "t", workflowInstanceId: "w", status: "COMPLETED" }, AbortSignal.abort()), { code: "ABORTED" });
+    assert.equal(double.calls("POST", "/api/tasks").length, 0, "nothing was sent");
+  });
+
+  test("a connection the server closes is a transient ECONNRESET, and the next call opens a new one", async () => {
+    let drop = true;
+    double.on("POST", "/api/tasks", () => {
+      if (drop) {
+        drop = false;
+        return "drop";
+      }
+      return { text: "ok" };
+    });
+    client = new ConductorClient({ serverUrl: double.url });
+    const result = { taskId: "t", workflowInstanceId: "w", status: "COMPLETED" as const };
+    await assert.rejects(client.updateTask(result), (err: unknown) => {
+      assert.ok(err instanceof ConductorError);
+      assert.equal(err.code, "ECONNRESET");
+      assert.equal(err.unreachable, true);
+      assert.equal(err.transient, true);
+      return true;
+    });
+    await client.updateTask(result);
+    assert.equal(double.calls("POST", "/api/tasks").length, 2);
+  });
+
+  test("text/plain ids, query strings, a base path and no redirects", async () => {
+    double.on("POST", "/conductor/api/workflow/wf%20one", { text: "3f6c-id" });
+    double.on("GET", "/conductor/api/workflow/search", { json: { totalHits: 0, results: [] } });
+    double.on("GET", "/conductor/api/metadata/taskdefs", { status: 302, headers: { location: "/elsewhere" } });
+    client = new ConductorClient({ serverUrl: `${double.url}/conductor/api/` });
+    assert.equal(await client.startWorkflow("wf one", { a: 1 }, { correlationId: "c&d=e", version: 2 }), "3f6c-id");
+    const start = double.calls("POST", "/conductor/api/workflow/wf%20one")[0];
+    assert.deepEqual(start.json, { a: 1 });
+    assert.equal(start.headers["content-type"], "application/json");
+    assert.deepEqual(Object.fromEntries(start.query), { version: "2", correlationId: "c&d=e" });
+    await client.searchWorkflows({ query: "status IN (RUNNING)", size: 5 });
+    assert.deepEqual(Object.fromEntries(double.calls("GET", "/conductor/api/workflow/search")[0].query), { query: "status IN (RUNNING)", size: "5" });
+    await assert.rejects(client.getTaskDefs(), (err: unknown) => err instanceof ConductorError && err.status === 302);
+    assert.equal(double.calls("GET", "/elsewhere").length, 0, "the redirect is not followed");
+  });
+
+  test("close() ends a call in flight as unreachable, and the client still works afterwards", async () => {
+    double.on("GET", /^\/api\/tasks\/poll\/batch\//, "hang").on("GET", "/api/metadata/taskdefs", { json: [] });
+    client = new ConductorClient({ serverUrl: double.url });
+    const pending = client.batchPoll("x", { timeoutMs: 100, requestTimeoutMs: 0 });
+    while (!double.calls("GET", /^\/api\/tasks\/poll\/batch\//).length) await new Promise((r) => setTimeout(r, 10));
+    client.close();
+    await assert.rejects(pending, (err: unknown) => err instanceof ConductorError && err.unreachable && err.code === "ECONNRESET");
+    assert.deepEqual(await client.getTaskDefs(), []);
+  });
+});
+
 describe("ConductorClient auth", () => {
   test("fetches a token once, sends it as X-Authorization, refreshes once on EXPIRED_TOKEN", async () => {
     let issued = 0;
