@@ -20,6 +20,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../src/conductor/client.ts";
 import { findJava, startLocalServer, stopLocalServer } from "../src/server/index.ts";
+import { reapOrphanedTestServers } from "./support/reap.ts";
 
 const SOURCE_CONDITION = "--conditions=idflow-source";
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -167,6 +168,7 @@ async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
   runner = undefined;
   await cleanup();
   cleaning = undefined;
+  reapOrphanedTestServers(log);
   return { label: pass.label, code, seconds: (Date.now() - t0) / 1000, server };
 }
 

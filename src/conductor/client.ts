@@ -221,6 +221,21 @@ export class ConductorClient {
     await this.request("POST", `/api/workflow/${enc(workflowId)}/restart`);
   }
 
+  /** PUT /workflow/decide/{id}: run the decider on a workflow now (what a task update does). */
+  async decideWorkflow(workflowId: string): Promise<void> {
+    await this.request("PUT", `/api/workflow/decide/${enc(workflowId)}`);
+  }
+
+  /** Ids of the workflows of this name the server holds as running (its pending set, not the search index). */
+  async runningWorkflowIds(name: string): Promise<string[]> {
+    return (await this.request<string[]>("GET", `/api/workflow/running/${enc(name)}`)) ?? [];
+  }
+
+  /** The names of every workflow definition (GET /metadata/workflow/names-and-versions). */
+  async workflowNames(): Promise<string[]> {
+    return Object.keys((await this.request<Record<string, unknown>>("GET", "/api/metadata/workflow/names-and-versions")) ?? {});
+  }
+
   async searchWorkflows(q: { query?: string; freeText?: string; start?: number; size?: number; sort?: string } = {}): Promise<{
     totalHits: number;
     results: Array<Record<string, unknown>>;

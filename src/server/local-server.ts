@@ -4,9 +4,10 @@
  * Its pid, port and URL live in the state file; its output in a log file.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, createWriteStream, openSync, statSync, writeSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../conductor/client.ts";
 import { ServerError } from "./errors.ts";
 import { findJava } from "./java.ts";
@@ -48,6 +49,8 @@ export interface StartOptions {
   onProgress?: (line: string) => void;
   /** Server output in foreground mode. */
   onOutput?: (chunk: Buffer) => void;
+  /** Run the workflow mender beside the server (default true; src/server/mender.ts says why). */
+  mender?: boolean;
 }
 
 export interface StartResult {
@@ -75,7 +78,13 @@ export async function startLocalServer(opts: StartOptions): Promise<StartResult>
     if (isOurServer(prior.state)) {
       const client = new ConductorClient({ serverUrl: prior.state.url });
       try {
-        if (await client.healthy(3000)) return { state: prior.state, alreadyRunning: true };
+        if (await client.healthy(3000)) {
+          if (opts.mender !== false && !(prior.state.menderPid && isAlive(prior.state.menderPid))) {
+            prior.state.menderPid = startMender(opts.stateDir, prior.state.pid, !prior.state.foreground);
+            await writeState(opts.stateDir, prior.state);
+          }
+          return { state: prior.state, alreadyRunning: true };
+        }
       } finally {
         client.close();
       }
@@ -213,6 +222,7 @@ export async function startLocalServer(opts: StartOptions): Promise<StartResult>
     client.close();
   }
   state.status = "running";
+  if (opts.mender !== false) state.menderPid = startMender(opts.stateDir, child.pid, detached);
   await writeState(opts.stateDir, state);
   if (detached) child.unref();
   return { state, alreadyRunning: false, staleCleaned, child };
@@ -240,6 +250,7 @@ export async function stopLocalServer(opts: StopOptions): Promise<StopResult> {
   if (!found.live) return { stopped: false, state: found.state, staleCleaned: found.staleCleaned };
   const state = found.state;
   opts.onProgress?.(`Stopping Conductor (pid ${state.pid}, ${state.url})…`);
+  if (state.menderPid) stopMender(state.menderPid);
   const forced = await killAndWait(state.pid, opts.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, opts.onProgress);
   await removeState(opts.stateDir);
   return { stopped: true, forced, state };
@@ -281,6 +292,33 @@ export async function serverStatus(opts: { stateDir: string }): Promise<StatusRe
     return { running: true, healthy, state, version };
   } finally {
     client.close();
+  }
+}
+
+const MENDER_BOOT = fileURLToPath(new URL("./mender-boot.mjs", import.meta.url));
+
+/**
+ * Start the workflow mender (src/server/mender-process.ts) beside the server with this pid; its
+ * lines go to mender.log next to the server's log. It ends by itself when that server is gone.
+ */
+function startMender(stateDir: string, serverPid: number, detached: boolean): number | undefined {
+  const logFd = openSync(path.join(serverFiles(stateDir).dir, "mender.log"), "a");
+  try {
+    const child = spawn(process.execPath, [MENDER_BOOT, stateDir, String(serverPid)], { detached, stdio: ["ignore", logFd, logFd] });
+    child.on("error", () => {}); // no node to run: the server runs without its mender
+    if (detached) child.unref();
+    return child.pid;
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+function stopMender(pid: number): void {
+  try {
+    // only if it is still our mender (the pid may have been reused)
+    if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("mender-boot")) process.kill(pid, "SIGTERM");
+  } catch {
+    // gone already, or no /proc: it stops by itself within a second of the server
   }
 }
 

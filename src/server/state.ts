@@ -31,6 +31,8 @@ export interface ServerState {
   status: "starting" | "running";
   /** true when started with --foreground (attached to a terminal). */
   foreground?: boolean;
+  /** The workflow mender's process (src/server/mender-process.ts), when it runs. */
+  menderPid?: number;
 }
 
 /** Where the local server keeps its files inside the state dir. */

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { ConductorClient } from "../../src/conductor/client.ts";
 import { isAlive } from "../../src/server/state.ts";
 import { uniqueName } from "../support/conductor.ts";
+import { until } from "../fixtures/runtime/helpers.ts";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(repo, "cli/bin.js");
@@ -74,6 +75,7 @@ describe("idflow server", () => {
     const state = stateOf(root);
     assert.equal(state.url, `http://127.0.0.1:${state.port}`);
     assert.ok(alive(state.pid));
+    assert.ok(alive(state.menderPid), "the workflow mender runs beside the server");
 
     const status = await idflow(root, ["server", "status", "--json"]);
     assert.equal(status.code, 0, status.stderr);
@@ -102,6 +104,8 @@ describe("idflow server", () => {
     assert.equal(stop.code, 0, stop.stderr);
     assert.match(stop.stderr, /Conductor stopped/);
     assert.equal(alive(state.pid), false);
+    await until(() => !alive(state.menderPid), 5000, "the mender to stop with the server");
+    assert.match(readFileSync(path.join(root, ".idflow", "server", "mender.log"), "utf8"), /mender: watching http:\/\/127\.0\.0\.1:\d+/);
     assert.equal(existsSync(path.join(root, ".idflow", "server.json")), false);
     const down = await idflow(root, ["server", "status"]);
     assert.equal(down.code, 1);

@@ -1,10 +1,12 @@
 /**
  * The local server finishes what it starts (issue 8, sections 2 and 3), on the server `npm test`
- * runs (configured by src/server/properties.ts like every local server) and on one of its own:
- *  - a burst of one-task workflows queued at once, then a worker completing them: every workflow
- *    is COMPLETED, its task tried once, and ended within 45 s of its task (a lost decide waits for
- *    its first sweep, 20-40 s after the start). Not
- *    "a few seconds": on 3.21.14 with SQLite shorter offsets do harm (docs/conductor-behaviour.md);
+ * runs (started by startLocalServer like every local server, its workflow mender included) and on
+ * one of its own:
+ *  - the issue's burst: 2,000 one-task workflows started 20 at a time while a worker completes
+ *    them. Every workflow is COMPLETED, its task tried once, and ended within a few seconds of its
+ *    task. On 3.21.14 with SQLite about 1 in 100 of them is written back RUNNING by its start's
+ *    late decide and nothing on the server ever looks at it again: the mender
+ *    (src/server/mender.ts) decides those (docs/conductor-behaviour.md); 3.32 ends them itself;
  *  - a 4 MB task output, then a WAIT, the server restarted, the WAIT completed: the next task gets
  *    the 4 MB and the workflow completes (payloads stay in the database, not in a temp folder).
  */
@@ -23,20 +25,14 @@ import { defineTaskAndWorkflow, reg, tempStateDir, testLogger, until } from "../
 const client = testClient();
 after(() => client.close());
 
-/** Most time from a workflow's last task ending to the workflow ending, ms: its first sweep (workflowOffsetTimeout 30 s + a third) and the sweeper's lag. */
-const FEW_SECONDS_MS = 45_000;
+/** Most time from a workflow's last task ending to the workflow ending, ms: the mender's settle time (3 s), its tick, and room for a loaded machine. */
+const FEW_SECONDS_MS = 10_000;
 
 describe("the local server finishes what it starts", { timeout: 600_000 }, () => {
-  it("a burst of one-task workflows queued at once, a worker completing them: each is COMPLETED, tried once, within 45 s of its last task", async () => {
+  it("2,000 one-task workflows started while a worker completes them: each is COMPLETED, tried once, within 10 s of its task", async () => {
     const name = uniqueName("srv_burst");
     const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 600 });
-    const n = Number(process.env.IDFLOW_BURST_N ?? 400);
-    // Queued at once (20 starts in parallel), then a worker completes them, as the benchmark does.
-    // (A worker completing a task while its workflow's start is still being decided can lose the
-    // workflow on 3.21.14 whatever the sweeper does: see docs/conductor-behaviour.md.)
-    const ids: string[] = [];
-    for (let i = 0; i < n; i += 20)
-      ids.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, (_, k) => client.startWorkflow(wf, { n: i + k })))));
+    const n = Number(process.env.IDFLOW_BURST_N ?? 2000);
     const run = await runWorkers({
       client,
       stateDir: tempStateDir(),
@@ -44,16 +40,20 @@ describe("the local server finishes what it starts", { timeout: 600_000 }, () =>
       logger: testLogger(),
       registrations: [reg(name, async () => ({ ok: true }), { concurrency: 20, pollTimeoutMs: 1000 })],
     });
+    const ids: string[] = [];
     try {
-      await until(() => run.stats().workers[name].completed >= n, 240_000, `${n} tasks completed`).catch(() => {});
+      for (let i = 0; i < n; i += 20)
+        ids.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, (_, k) => client.startWorkflow(wf, { n: i + k })))));
+      await until(() => run.stats().workers[name].completed >= n, 300_000, `${n} tasks completed`).catch(() => {});
     } finally {
       await run.stop();
     }
-    // Give the server a minute to end them all, then say exactly which did not end, or ended late.
+    // Give the server time to end them all, then say exactly which did not end, or ended late.
     let done: Workflow[] = [];
-    const end = Date.now() + 90_000;
+    const end = Date.now() + 60_000;
     do {
-      done = await Promise.all(ids.map((id) => client.getWorkflow(id, true)));
+      done = [];
+      for (let i = 0; i < ids.length; i += 50) done.push(...(await Promise.all(ids.slice(i, i + 50).map((id) => client.getWorkflow(id, true)))));
       if (done.every((w) => w.status !== "RUNNING")) break;
       await new Promise((r) => setTimeout(r, 1000));
     } while (Date.now() < end);

@@ -3,6 +3,7 @@ import type { CommandModule } from "yargs";
 import { resolveServerUrl, projectPaths } from "../../../src/config.ts";
 import { colour, printJson, say } from "../../output.ts";
 import { serverStatus } from "../../../src/server/index.ts";
+import { isAlive } from "../../../src/server/state.ts";
 import { stateDirOf } from "./options.ts";
 
 interface StatusArgs {
@@ -31,10 +32,13 @@ export const statusServerCommand: CommandModule<object, StatusArgs> = {
         memory: s.state?.memory,
         dataFile: s.state?.dataFile,
         logFile: s.state?.logFile,
+        mender: s.state ? { pid: s.state.menderPid, running: !!s.state.menderPid && isAlive(s.state.menderPid) } : undefined,
         startedAt: s.state?.startedAt,
         staleCleaned: s.staleCleaned,
         commandsUse: used,
       });
+      if (!s.running || !s.healthy) process.exitCode = 1;
+      return;
     }
     if (s.staleCleaned) say(colour.yellow(s.staleCleaned));
     if (!s.running) {
@@ -48,6 +52,13 @@ export const statusServerCommand: CommandModule<object, StatusArgs> = {
       );
       say(colour.dim(`  ${st.memory ? "in memory: nothing is kept after it stops" : `data: ${st.dataFile}`}`));
       say(colour.dim(`  log:  ${st.logFile}`));
+      say(
+        colour.dim(
+          st.menderPid && isAlive(st.menderPid)
+            ? `  mender: running (pid ${st.menderPid}): decides workflows left RUNNING with nothing to run`
+            : "  mender: not running (idflow server start starts it again)",
+        ),
+      );
     }
     if (used.source === "flag" || used.source === "env") {
       say(
