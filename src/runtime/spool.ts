@@ -15,8 +15,9 @@
  *
  * Group commit: puts are buffered for one turn of the event loop and written with one write for
  * the whole batch, then synced per SpoolSync; each put resolves once its batch is written.
- * Done markers ride along with the next batch and are never synced on their own: losing one only
- * means a result is sent twice, which Conductor ignores for a finished task.
+ * Done markers ride along with the next batch of puts (or are written within 200 ms) and are never
+ * synced on their own: losing one only means a result is sent twice, which Conductor ignores for
+ * a finished task.
  *
  * Claiming: a live run takes over a dead run's segments by renaming each to its own run id (an
  * atomic rename: two claimants never both win), then reads the pending puts. A lease lost while
@@ -123,6 +124,8 @@ export function spoolDir(stateDir: string): string {
 
 /** Least time between two background syncs, ms (see syncInBackground). */
 export const BACKGROUND_SYNC_EVERY_MS = 50;
+/** Longest a done mark waits for a put to ride with, ms (a lost done mark only means a result is sent twice). */
+export const DONE_WRITE_AFTER_MS = 200;
 
 const SEGMENT_RE = /^wal-(\d{15})-(\d{6})-([a-z0-9]+)\.jsonl$/;
 const LEASE_RE = /^lease-([a-z0-9]+)$/;
@@ -153,6 +156,7 @@ export class ResultJournal {
   /** Segments written since their last background sync. */
   private readonly dirty = new Set<Segment>();
   private syncTimer?: NodeJS.Timeout;
+  private doneTimer?: NodeJS.Timeout;
   /** performance.now() when the last background sync started. */
   private lastSyncAt = Number.NEGATIVE_INFINITY;
   private readonly segmentBytes: number;
@@ -230,7 +234,7 @@ export class ResultJournal {
     if (rec.loc) rec.loc.segment.pending--;
     // Also when the put is not written yet: it may still be, and must not come back at the next start.
     this.buffer.push({ line: JSON.stringify({ d: rec.id }) });
-    this.schedule();
+    this.scheduleDone();
     this.collect();
   }
 
@@ -271,6 +275,7 @@ export class ResultJournal {
     if (this.closed) return this.records.size;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.doneTimer) clearTimeout(this.doneTimer);
     this.writeBufferSync();
     if (this.sync !== "never") this.syncDirtyNow();
     // A result that never reached the disk gets one last synchronous try.
@@ -303,6 +308,16 @@ export class ResultJournal {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Done marks wait for the next put's write (one write per task instead of two), or DONE_WRITE_AFTER_MS at most. */
+  private scheduleDone(): void {
+    if (this.flushScheduled || this.doneTimer || this.closed) return;
+    this.doneTimer = setTimeout(() => {
+      this.doneTimer = undefined;
+      this.schedule();
+    }, DONE_WRITE_AFTER_MS);
+    this.doneTimer.unref();
+  }
 
   private schedule(): void {
     if (this.flushScheduled || this.closed) return;
