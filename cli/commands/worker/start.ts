@@ -107,6 +107,8 @@ export async function startWorkers(argv: StartFlags, discovered?: DiscoveryResul
     },
   });
   observer?.attach(run);
+  // Every task module is loaded: let go of the TypeScript transpiler's service process (cli/bin.js).
+  (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("idflow.stopTranspiler")]?.();
   const rows = run.workers.map((w) => ({ name: w.name, domain: w.domain ?? null, concurrency: w.concurrency, workerId: w.workerId, isolation: w.isolation }));
   if (argv.json) printJson({ server: client.baseUrl, workers: rows, ...(observer ? { metrics: `${observer.url}/metrics` } : {}) });
   else {
