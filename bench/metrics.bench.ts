@@ -32,7 +32,17 @@ function emitTasks(events: RuntimeEvents, n: number): number {
     const taskId = `t${i}`;
     events.emit("poll", { worker, outcome: "tasks", count: 1, durationMs: 3 });
     events.emit("task:started", { worker, taskId, workflowId: "w", chained: false, queueWaitMs: 12, inFlight: 1, concurrency: 10 });
-    events.emit("task:finished", { worker, taskId, workflowId: "w", status: "COMPLETED", timedOut: false, durationMs: 1.5, inFlight: 1, concurrency: 10 });
+    events.emit("task:finished", {
+      worker,
+      taskId,
+      workflowId: "w",
+      status: "COMPLETED",
+      timedOut: false,
+      cancelled: false,
+      durationMs: 1.5,
+      inFlight: 1,
+      concurrency: 10,
+    });
     events.emit("delivery:attempt", { taskId, ok: true });
   }
   const cpu = process.cpuUsage(cpu0);

@@ -179,6 +179,13 @@ export class WorkerMetrics {
     });
     on("task:finished", (e) => {
       const t = this.type(e.worker);
+      if (e.cancelled) {
+        // Stopped because the server cancelled it: counted as such, and no delivery follows.
+        let r = t.results.get("CANCELED");
+        if (!r) t.results.set("CANCELED", (r = this.m.results.labels({ taskType: e.worker, status: "CANCELED" })));
+        r.inc();
+        return;
+      }
       const failed = e.status === "FAILED" || e.status === "FAILED_WITH_TERMINAL_ERROR";
       (failed ? t.execFail : t.execOk).observe(e.durationMs / 1000);
       let r = t.results.get(e.status);

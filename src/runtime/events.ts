@@ -34,6 +34,8 @@ export interface RuntimeEventMap {
     status: TaskResult["status"];
     /** True when the execution timeout (execTimeoutSeconds) ended it. */
     timedOut: boolean;
+    /** True when the server cancelled the task (or gave it to another worker): the result is not sent. */
+    cancelled: boolean;
     durationMs: number;
     reason?: string;
     inFlight: number;

@@ -66,6 +66,8 @@ export interface PollerStats {
   completed: number;
   failed: number;
   inProgress: number;
+  /** Executions stopped because the server cancelled the task (or gave it to another worker): nothing was reported. */
+  cancelled: number;
   inFlight: number;
   maxInFlight: number;
   /** Times the watchdog restarted this loop. */
@@ -82,6 +84,7 @@ export class Poller {
     completed: 0,
     failed: 0,
     inProgress: 0,
+    cancelled: 0,
     inFlight: 0,
     maxInFlight: 0,
     restarts: 0,
@@ -359,12 +362,16 @@ export class Poller {
           workflowId: task.workflowInstanceId,
           status: result.status,
           timedOut: ex.timedOut,
+          cancelled: ex.cancelled,
           durationMs: performance.now() - startedAt,
           reason: result.reasonForIncompletion,
           inFlight: this.slots,
           concurrency: settings.concurrency,
         });
-        if (result.status === "COMPLETED") {
+        if (ex.cancelled) {
+          this.stats.cancelled++;
+          tlog.info("task stopped: the server cancelled it or gave it to another worker; nothing is reported");
+        } else if (result.status === "COMPLETED") {
           this.stats.completed++;
           tlog.debug("task completed");
         } else if (result.status === "IN_PROGRESS") {

@@ -31,12 +31,14 @@ const finished = (
   status: "COMPLETED" | "FAILED" | "FAILED_WITH_TERMINAL_ERROR" | "IN_PROGRESS",
   durationMs: number,
   timedOut = false,
+  cancelled = false,
 ) => ({
   worker: w,
   taskId,
   workflowId: "wf",
   status,
   timedOut,
+  cancelled,
   durationMs,
   inFlight: 1,
   concurrency: 2,
@@ -57,6 +59,8 @@ describe("metrics from runtime events", () => {
     events.emit("task:finished", finished("a", "t1", "COMPLETED", 40));
     events.emit("task:finished", finished("a", "t2", "FAILED", 3000, true));
     events.emit("task:finished", finished("a", "t3", "FAILED_WITH_TERMINAL_ERROR", 2));
+    events.emit("task:started", started("a", "t4"));
+    events.emit("task:finished", finished("a", "t4", "FAILED", 5, false, true)); // cancelled on the server: not sent
     events.emit("delivery:attempt", { taskId: "t1", ok: true, durationMs: 20 });
     events.emit("delivery:attempt", { taskId: "t2", ok: false, error: "down", durationMs: 3000 });
     events.emit("delivery:attempt", { taskId: "t2", ok: true });
@@ -77,7 +81,8 @@ describe("metrics from runtime events", () => {
     assert.equal(value(text, 'task_poll_time_seconds_bucket{le="1",taskType="b",status="SUCCESS"}'), 0, "a 2 s poll is above the 1 s bucket");
     assert.equal(value(text, 'task_poll_time_seconds_bucket{le="2.5",taskType="b",status="SUCCESS"}'), 1);
 
-    assert.equal(value(text, 'task_execution_started_total{taskType="a"}'), 3);
+    assert.equal(value(text, 'task_execution_started_total{taskType="a"}'), 4);
+    assert.equal(value(text, 'idflow_task_results_total{taskType="a",status="CANCELED"}'), 1, "a task the server cancelled is counted as such");
     assert.equal(value(text, 'idflow_task_results_total{taskType="a",status="COMPLETED"}'), 1);
     assert.equal(value(text, 'idflow_task_results_total{taskType="a",status="FAILED"}'), 1);
     assert.equal(value(text, 'idflow_task_results_total{taskType="a",status="FAILED_WITH_TERMINAL_ERROR"}'), 1);
