@@ -14,7 +14,8 @@
  * It reads the server's own pending set (`GET /workflow/running/{name}`), never the search index:
  * after such a stale write the index says COMPLETED while the workflow is RUNNING.
  * The cost is bounded: a few list calls and at most `checksPerTick` workflow reads a tick, and a
- * workflow that waits on a worker is looked at again less and less often (up to once a minute).
+ * workflow that waits on a worker is looked at again after a quarter of its age (every 3 s while
+ * it is young, up to once a minute).
  */
 import type { ConductorClient } from "../conductor/client.ts";
 import type { Task, Workflow } from "../conductor/types.ts";
@@ -28,7 +29,7 @@ export interface MenderOptions {
   idleNamesPerTick?: number;
   /** How often the list of workflow names is read again, ms (default 10 s). */
   namesRefreshMs?: number;
-  /** Longest wait between two looks at a workflow that waits on a worker, ms (default 60 s). */
+  /** Longest wait between two looks at a workflow that waits on a worker, ms (default 60 s; the wait is a quarter of its age). */
   maxBackoffMs?: number;
   now?: () => number;
   log?: (line: string) => void;
@@ -84,8 +85,8 @@ interface Watched {
   name: string;
   /** When to read it next (ms). */
   due: number;
-  /** The wait after a read that found it busy (ms), doubled each time. */
-  backoff: number;
+  /** When the mender first saw it running (ms): its age when the server does not say when it started. */
+  seen: number;
 }
 
 export class WorkflowMender {
@@ -149,7 +150,7 @@ export class WorkflowMender {
       }
       const running = new Set(ids);
       for (const [id, w] of this.watched) if (w.name === name && !running.has(id)) this.watched.delete(id);
-      for (const id of ids) if (!this.watched.has(id)) this.watched.set(id, { name, due: now + this.settleMs, backoff: this.settleMs });
+      for (const id of ids) if (!this.watched.has(id)) this.watched.set(id, { name, due: now + this.settleMs, seen: now });
       if (ids.length) this.busyNames.add(name);
       else this.busyNames.delete(name);
     });
@@ -171,8 +172,11 @@ export class WorkflowMender {
     const since = idleSince(workflow);
     const now = this.now();
     if (since === undefined) {
-      w.due = now + w.backoff;
-      w.backoff = Math.min(this.maxBackoffMs, w.backoff * 2);
+      // Busy (a task out with a worker): look again after a quarter of its age, between settleMs
+      // and maxBackoffMs. A young workflow, whose task may finish any moment, is read every few
+      // seconds; one that has waited for an hour, once a minute.
+      const age = now - (Number(workflow.startTime) || w.seen);
+      w.due = now + Math.min(this.maxBackoffMs, Math.max(this.settleMs, age / 4));
       return false;
     }
     if (now - since < this.settleMs) {
@@ -188,7 +192,6 @@ export class WorkflowMender {
     }
     this.log(`decided workflow ${id} (${w.name}): RUNNING with nothing left to run for ${Math.round((now - since) / 1000)} s`);
     w.due = now + this.settleMs;
-    w.backoff = this.settleMs;
     return true;
   }
 }

@@ -25,11 +25,17 @@ import { defineTaskAndWorkflow, reg, tempStateDir, testLogger, until } from "../
 const client = testClient();
 after(() => client.close());
 
-/** Most time from a workflow's last task ending to the workflow ending, ms: the mender's settle time (3 s), its tick, and room for a loaded machine. */
-const FEW_SECONDS_MS = 10_000;
+/**
+ * Most time from a workflow's last task ending to the workflow ending, ms. The mender decides a
+ * workflow 3 s after its last task at the earliest, and reads a young busy workflow every 3 s: on a
+ * quiet machine the stragglers ended 3-4.3 s after their task. The rest is room for a loaded CI
+ * machine (11 s was seen once with two benchmarks running beside the suite, before the mender read
+ * young workflows every 3 s).
+ */
+const FEW_SECONDS_MS = 15_000;
 
 describe("the local server finishes what it starts", { timeout: 600_000 }, () => {
-  it("2,000 one-task workflows started while a worker completes them: each is COMPLETED, tried once, within 10 s of its task", async () => {
+  it("2,000 one-task workflows started while a worker completes them: each is COMPLETED, tried once, within 15 s of its task", async () => {
     const name = uniqueName("srv_burst");
     const wf = await defineTaskAndWorkflow(client, name, { responseTimeoutSeconds: 600 });
     const n = Number(process.env.IDFLOW_BURST_N ?? 2000);

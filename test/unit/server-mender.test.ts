@@ -59,7 +59,7 @@ function fakeClient(workflows: Map<string, Workflow & { name: string }>) {
 }
 
 describe("WorkflowMender", () => {
-  test("decides a workflow idle for settleMs, not before; leaves busy ones alone and looks at them less and less often", async () => {
+  test("decides a workflow idle for settleMs, not before; leaves busy ones alone and looks at them less often as they age", async () => {
     let now = 100_000;
     const workflows = new Map<string, Workflow & { name: string }>([
       ["stuck", { ...wf({ workflowId: "stuck", tasks: [task({ endTime: 99_000 })] }), name: "a_wf" }],
@@ -79,7 +79,7 @@ describe("WorkflowMender", () => {
     now += 1000;
     assert.deepEqual((await mender.tick()).mended, ["fresh"], "fresh is decided once its last task is settleMs old");
 
-    // busy: read at +3 s, then again after 3, 6, 12 ... s, up to the cap.
+    // busy: read every 3 s while young, then after a quarter of its age, up to the cap.
     const readsOfBusy = () => calls.reads.filter((id) => id === "busy").length;
     const seen: number[] = [];
     for (let i = 0; i < 120; i++) {
@@ -89,7 +89,12 @@ describe("WorkflowMender", () => {
       if (readsOfBusy() > before) seen.push(now);
     }
     const gaps = seen.slice(1).map((t, i) => t - seen[i]!);
-    assert.deepEqual(gaps.slice(0, 4), [6000, 12_000, 24_000, 48_000]);
+    assert.deepEqual(gaps.slice(0, 3), [3000, 3000, 3000], "every 3 s while it is young (age under 12 s)");
+    assert.ok(
+      gaps.every((g, i) => i === 0 || g >= gaps[i - 1]!),
+      `looked at less and less often: ${gaps}`,
+    );
+    assert.ok(gaps.at(-1)! >= 20_000, `a quarter of its age once it is old: ${gaps}`);
     assert.ok(
       gaps.every((g) => g <= 60_000),
       `never more than a minute apart: ${gaps}`,
