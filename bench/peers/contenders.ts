@@ -90,15 +90,9 @@ function prepareVenv(log: (line: string) => void): string | undefined {
 /** Another checkout of idflow (BENCH_IDFLOW_OTHER=<its root>, npm ci done there), for before/after runs. */
 const otherRoot = process.env.BENCH_IDFLOW_OTHER ? path.resolve(process.env.BENCH_IDFLOW_OTHER) : undefined;
 
-function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, bin = cliBin): ChildProcess {
-  const args = [
-    bin,
-    "worker",
-    "start",
-    "--root",
-    path.join(here, "idflow-project"),
-    "--worker",
-    spec.taskName,
+/** The flags every idflow contender (`worker start`, `worker exec`) runs with: the same settings as the others. */
+function idflowFlags(spec: WorkerSpec): string[] {
+  return [
     "--server-url",
     spec.serverUrl,
     "--concurrency",
@@ -112,7 +106,15 @@ function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, bin = cliB
     "--log-format",
     "json",
   ];
+}
+
+/** idflow with its own spool folder, as its own process. */
+function runIdflow(spec: WorkerSpec, args: string[], extra: NodeJS.ProcessEnv = {}): ChildProcess {
   return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
+}
+
+function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, bin = cliBin): ChildProcess {
+  return runIdflow(spec, [bin, "worker", "start", "--root", path.join(here, "idflow-project"), "--worker", spec.taskName, ...idflowFlags(spec)], extra);
 }
 
 /** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
@@ -123,26 +125,15 @@ function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
     "worker",
     "exec",
     spec.taskName,
-    "--server-url",
-    spec.serverUrl,
-    "--concurrency",
-    String(spec.concurrency),
+    ...idflowFlags(spec),
     "--count",
     String(spec.concurrency),
-    "--poll-interval",
-    String(spec.pollIntervalMs),
-    "--poll-timeout",
-    String(spec.pollTimeoutMs),
-    "--log-level",
-    "warn",
-    "--log-format",
-    "json",
     ...(persistent ? ["--persistent"] : []),
     "--",
     "python3",
     program,
   ];
-  return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
+  return runIdflow(spec, args);
 }
 
 /** Listed only when BENCH_IDFLOW_OTHER is set (a default run must not skip it as missing). */

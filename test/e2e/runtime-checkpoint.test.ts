@@ -15,9 +15,10 @@ import type { ConductorClient } from "../../src/conductor/client.ts";
 import type { TaskDef } from "../../src/conductor/types.ts";
 import { waitForWorkflow } from "../../src/conductor/wait.ts";
 import { discover } from "../../src/discovery/discover.ts";
-import { runWorkers } from "../../src/runtime/handler.ts";
+import { runWorkers, type RunWorkersOptions } from "../../src/runtime/handler.ts";
 import { isBatchProgress, type BatchProgress } from "../../src/task/batches.ts";
 import type { TaskContext } from "../../src/task/context.ts";
+import type { Registration } from "../../src/task/registration.ts";
 import { testClient, testServerUrl, uniqueName } from "../support/conductor.ts";
 import { reg, tempStateDir, testLogger, until } from "../fixtures/runtime/helpers.ts";
 
@@ -73,6 +74,19 @@ function assertTiles(p: BatchProgress, count: number): void {
     count,
     "no item twice, none missing",
   );
+}
+
+/** The workers of one test: on the test server, a throw-away spool unless given one, short polls. */
+function startWorkers(registrations: Registration[], extra: Partial<RunWorkersOptions> = {}) {
+  return runWorkers({
+    client,
+    registrations,
+    stateDir: tempStateDir(),
+    logger: testLogger(),
+    handleSignals: false,
+    overrides: { pollTimeoutMs: 200 },
+    ...extra,
+  });
 }
 
 describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () => {
@@ -155,15 +169,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     };
     const id = await client.startWorkflow(wf, { count: 200, size: 5, batchMs: 100 });
     const stateDir = tempStateDir();
-    const run1 = await runWorkers({
-      client,
-      registrations: [reg(name, work, { checkpointIntervalMs: 500 })],
-      stateDir,
-      logger: testLogger(),
-      handleSignals: false,
-      shutdownGraceMs: 200,
-      overrides: { pollTimeoutMs: 200 },
-    });
+    const run1 = await startWorkers([reg(name, work, { checkpointIntervalMs: 500 })], { stateDir, shutdownGraceMs: 200 });
     await until(
       async () =>
         (((await client.getWorkflow(id, true)).tasks?.[0]?.outputData?.checkpoint as { state?: BatchProgress } | undefined)?.state?.itemsDone ?? 0) >= 20,
@@ -178,14 +184,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const carried = (failed.outputData!.checkpoint as { state: BatchProgress }).state;
     assert.ok(carried.itemsDone >= 20 && carried.itemsDone < 200, "the FAILED result carries the latest checkpoint");
 
-    const run2 = await runWorkers({
-      client,
-      registrations: [reg(name, work)],
-      stateDir,
-      logger: testLogger(),
-      handleSignals: false,
-      overrides: { pollTimeoutMs: 200 },
-    });
+    const run2 = await startWorkers([reg(name, work)], { stateDir });
     try {
       const w = await waitForWorkflow(client, id, { timeoutMs: 60_000, includeTasks: true });
       assert.equal(w.status, "COMPLETED", w.reasonForIncompletion);
@@ -216,14 +215,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const registration = found.registrations.find((r) => r.name === name);
     assert.ok(registration, JSON.stringify(found.errors));
     const wf = await define(client, name, { responseTimeoutSeconds: 30, retryCount: 1 });
-    const run = await runWorkers({
-      client,
-      registrations: [registration],
-      stateDir: tempStateDir(),
-      logger: testLogger(),
-      handleSignals: false,
-      overrides: { pollTimeoutMs: 200 },
-    });
+    const run = await startWorkers([registration]);
     try {
       const id = await client.startWorkflow(wf, {});
       const w = await waitForWorkflow(client, id, { timeoutMs: 60_000, includeTasks: true });
@@ -264,14 +256,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
       ended();
       return { finished: true };
     };
-    const run = await runWorkers({
-      client,
-      registrations: [reg(name, work)],
-      stateDir: tempStateDir(),
-      logger: testLogger(),
-      handleSignals: false,
-      overrides: { pollTimeoutMs: 200 },
-    });
+    const run = await startWorkers([reg(name, work)]);
     try {
       const id = await client.startWorkflow(wf, {});
       const pid = await childPid;
@@ -312,14 +297,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
     const registration = found.registrations.find((r) => r.name === name);
     assert.ok(registration, JSON.stringify(found.errors));
     const wf = await define(client, name, { responseTimeoutSeconds: 4, retryCount: 0 });
-    const run = await runWorkers({
-      client,
-      registrations: [registration],
-      stateDir: tempStateDir(),
-      logger: testLogger(),
-      handleSignals: false,
-      overrides: { pollTimeoutMs: 200 },
-    });
+    const run = await startWorkers([registration]);
     try {
       const id = await client.startWorkflow(wf, {});
       await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 30_000, "the program to start");
@@ -351,14 +329,7 @@ describe("long tasks: checkpoints, resume, cancellation (real Conductor)", () =>
           resolve({ stopped: true });
         });
       });
-    const run = await runWorkers({
-      client,
-      registrations: [reg(name, work, { leaseExtend: true })],
-      stateDir: tempStateDir(),
-      logger: testLogger(),
-      handleSignals: false,
-      overrides: { pollTimeoutMs: 200 },
-    });
+    const run = await startWorkers([reg(name, work, { leaseExtend: true })]);
     try {
       const id = await client.startWorkflow(wf, {});
       await isRunning;
