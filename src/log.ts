@@ -56,3 +56,43 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
+
+/** What per-task code logs with: a pino logger, or a TaskLog that makes its child only when a line is written. */
+export type TaskLogger = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+/**
+ * A task's logger (its lines carry taskId and workflowId) whose pino child is made on the first
+ * line at an enabled level. A child per task cost more than the rest of a no-op task's bookkeeping
+ * (pino serialises and redacts the bindings at once), and most tasks write no line at all.
+ */
+export class TaskLog implements TaskLogger {
+  private child?: Logger;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly taskId: string,
+    private readonly workflowId: string,
+  ) {}
+
+  private at(level: "debug" | "info" | "warn" | "error"): Logger | undefined {
+    if (!this.parent.isLevelEnabled(level)) return undefined;
+    return (this.child ??= this.parent.child({ taskId: this.taskId, workflowId: this.workflowId }));
+  }
+
+  debug(...args: unknown[]): void {
+    const l = this.at("debug");
+    if (l) (l.debug as (...a: unknown[]) => void).apply(l, args);
+  }
+  info(...args: unknown[]): void {
+    const l = this.at("info");
+    if (l) (l.info as (...a: unknown[]) => void).apply(l, args);
+  }
+  warn(...args: unknown[]): void {
+    const l = this.at("warn");
+    if (l) (l.warn as (...a: unknown[]) => void).apply(l, args);
+  }
+  error(...args: unknown[]): void {
+    const l = this.at("error");
+    if (l) (l.error as (...a: unknown[]) => void).apply(l, args);
+  }
+}

@@ -25,7 +25,7 @@
  * awaited first, so it can never land after the result); a FAILED or IN_PROGRESS result carries
  * the latest state in its output, so even a state the throttle had not sent yet survives.
  */
-import type { Logger } from "pino";
+import type { TaskLogger } from "../log.ts";
 import type { ConductorClient } from "../conductor/client.ts";
 import type { Task } from "../conductor/types.ts";
 import { readLiveness } from "./cancellation.ts";
@@ -67,7 +67,7 @@ export interface CheckpointerOptions {
   workerId: string;
   /** Least time between two checkpoint updates, in ms. */
   intervalMs: number;
-  logger: Logger;
+  logger: TaskLogger;
   /** The checkpoint an earlier attempt left (carried into failure outputs until a new one exists). */
   inherited?: CheckpointEnvelope;
   /** The server says the task is no longer ours (cancelled, finished, taken over): stop it. */

@@ -319,7 +319,8 @@ export class ResultDelivery {
       else await this.opts.client.updateTask(r, this.closing.signal);
       this.opts.outage.ok();
       this.stats.delivered++;
-      this.opts.events?.emit("delivery:attempt", { taskId: r.taskId, ok: true, durationMs: performance.now() - started });
+      if (this.opts.events?.wants("delivery:attempt"))
+        this.opts.events.emit("delivery:attempt", { taskId: r.taskId, ok: true, durationMs: performance.now() - started });
       this.finish(rec);
       return { kind: "ok", next };
     } catch (err) {

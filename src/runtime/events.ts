@@ -76,6 +76,11 @@ export class RuntimeEvents {
     return () => this.emitter.off(name, safe);
   }
 
+  /** True when someone listens to `name` (build the event only then: the hot path's events have no listener unless metrics, health or the API are on). */
+  wants(name: RuntimeEventName): boolean {
+    return this.emitter.listenerCount(name) > 0;
+  }
+
   emit<K extends RuntimeEventName>(name: K, e: RuntimeEventMap[K]): void {
     if (this.emitter.listenerCount(name) > 0) this.emitter.emit(name, e);
   }

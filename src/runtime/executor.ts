@@ -9,7 +9,7 @@
  * heartbeat or checkpoint that finds the task cancelled on the server aborts `ctx.signal` and
  * ends the execution with nothing to report (`cancelled`).
  */
-import type { Logger } from "pino";
+import type { TaskLogger } from "../log.ts";
 import type { ConductorClient } from "../conductor/client.ts";
 import type { Task, TaskExecLog, TaskResult } from "../conductor/types.ts";
 import type { TaskContext } from "../task/context.ts";
@@ -18,7 +18,7 @@ import { isInProgress } from "../task/results.ts";
 import type { Registration } from "../task/registration.ts";
 import { batches, isBatchProgress } from "../task/batches.ts";
 import { WORKER_DEFAULTS } from "../task/options.ts";
-import { Checkpointer, readCheckpoint } from "./checkpoint.ts";
+import { Checkpointer, readCheckpoint, type CheckpointEnvelope, type CheckpointOptions } from "./checkpoint.ts";
 import { contextStorage } from "./context.ts";
 import { findCheckpoint, resumeIsLocal } from "./resume.ts";
 
@@ -37,7 +37,7 @@ export const invokeInProcess: Invoker = (reg, input, ctx) => contextStorage.run(
 export interface ExecuteOptions {
   client: ConductorClient;
   workerId: string;
-  logger: Logger;
+  logger: TaskLogger;
   /** Abort and fail after this many seconds (0 = no limit). */
   execTimeoutSeconds: number;
   leaseExtend: boolean;
@@ -59,159 +59,218 @@ export interface Execution {
 }
 
 export function execute(reg: Registration, task: Task, opts: ExecuteOptions): Execution {
-  // ctx.signal's controller is made when something asks for the signal or aborts it (most tasks do neither).
-  let controller: AbortController | undefined;
-  const signal = () => (controller ??= new AbortController()).signal;
-  const logs: TaskExecLog[] = [];
-  let droppedLogs = 0;
-  const started = Date.now();
-  const log = opts.logger;
-  let settled = false;
-  let timedOut = false;
-  let cancelled = false;
-  let settle!: (r: TaskResult) => void;
-  const result = new Promise<TaskResult>((resolve) => (settle = resolve));
-  const base = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId: opts.workerId };
+  return new TaskExecution(reg, task, opts);
+}
 
-  const addLog = (line: string) => {
+/**
+ * One execution. A class, not closures around an object literal: a literal with a getter (such
+ * as `ctx.signal`) gets a map of its own in V8's old space for every task, which pinned the whole
+ * execution (task, context, result) through every minor GC until the next full one (about 10 KB
+ * promoted per task: docs/performance.md). The checkpointer is made only when the task needs it.
+ */
+class TaskExecution implements Execution {
+  readonly result: Promise<TaskResult>;
+  timedOut = false;
+  cancelled = false;
+  readonly ctx: RunContext;
+  private settled = false;
+  private settle!: (r: TaskResult) => void;
+  /** ctx.signal's controller, made when something asks for the signal or aborts it (most tasks do neither). */
+  private controller?: AbortController;
+  private logs?: TaskExecLog[];
+  private droppedLogs = 0;
+  private cp?: Checkpointer;
+  private inherited?: CheckpointEnvelope;
+  private timeoutTimer?: NodeJS.Timeout;
+  private leaseTimer?: NodeJS.Timeout;
+  private readonly started = Date.now();
+  private readonly base: Base;
+
+  constructor(
+    private readonly reg: Registration,
+    readonly task: Task,
+    private readonly opts: ExecuteOptions,
+  ) {
+    this.result = new Promise<TaskResult>((resolve) => (this.settle = resolve));
+    this.base = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId: opts.workerId };
+    this.ctx = new RunContext(this, task, reg, opts.workerId);
+    if (opts.execTimeoutSeconds > 0) {
+      this.timeoutTimer = setTimeout(() => {
+        const reason = `execution timed out after ${opts.execTimeoutSeconds}s`;
+        this.addLog(reason);
+        opts.logger.warn(reason);
+        this.timedOut = true;
+        this.fail(reason);
+      }, opts.execTimeoutSeconds * 1000);
+    }
+    const rts = Number(task.responseTimeoutSeconds ?? 0);
+    if (opts.leaseExtend && rts > 0) {
+      const every = Math.max(250, Math.floor(rts * 1000 * 0.5));
+      this.leaseTimer = setInterval(() => {
+        if (this.cp?.active) return; // checkpoints renew the lease themselves
+        this.heartbeat().then(
+          () => this.settled || opts.logger.debug("lease extended"),
+          (err) => opts.logger.warn({ err: (err as Error).message }, "could not extend the lease"),
+        );
+      }, every);
+      this.leaseTimer.unref?.();
+    }
+    if (resumeIsLocal(task)) this.begin(readCheckpoint(task.outputData));
+    else
+      findCheckpoint(opts.client, task, this.signal).then(
+        (found) => this.begin(found),
+        (err) => this.failed(err),
+      );
+  }
+
+  /** The signal the task sees (ctx.signal). */
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  /** Stop now and report FAILED with this reason. */
+  abort(reason: string): void {
+    if (this.settled) return;
+    this.addLog(reason);
+    this.fail(reason);
+  }
+
+  addLog(line: string): void {
+    const logs = (this.logs ??= []);
     if (logs.length >= MAX_LOG_LINES) {
-      droppedLogs++;
+      this.droppedLogs++;
       return;
     }
-    logs.push({ log: line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)}…` : line, taskId: task.taskId, createdTime: Date.now() });
-  };
-  const takeLogs = (): TaskExecLog[] | undefined => {
-    if (droppedLogs) logs.push({ log: `(${droppedLogs} more log lines not kept)`, taskId: task.taskId, createdTime: Date.now() });
-    return logs.length ? logs : undefined;
-  };
-
-  const checkpoints = new Checkpointer({
-    client: opts.client,
-    task,
-    workerId: opts.workerId,
-    intervalMs: opts.checkpointIntervalMs ?? reg.options.checkpointIntervalMs ?? WORKER_DEFAULTS.checkpointIntervalMs,
-    logger: log,
-    onLost: (reason) => cancel(reason),
-  });
-  const heartbeat = async () => {
-    if (settled) return;
-    await checkpoints.heartbeat();
-  };
-
-  const ctx: TaskContext = {
-    taskId: task.taskId,
-    workflowInstanceId: task.workflowInstanceId,
-    taskType: task.taskType ?? reg.name,
-    referenceTaskName: task.referenceTaskName ?? "",
-    retryCount: task.retryCount ?? 0,
-    pollCount: task.pollCount ?? 0,
-    workerId: opts.workerId,
-    get signal() {
-      return signal();
-    },
-    task,
-    log: (message: string) => addLog(String(message)),
-    heartbeat,
-    checkpoint: (state, o) => (settled ? Promise.resolve() : checkpoints.checkpoint(state, o)),
-    resumeFrom: undefined,
-    batches: (items, size, o) => batches(ctx, items, size, o),
-  };
-
-  const timers: NodeJS.Timeout[] = [];
-  const finish = (r: TaskResult) => {
-    if (settled) return;
-    settled = true;
-    for (const t of timers) {
-      clearTimeout(t);
-      clearInterval(t);
-    }
-    const l = takeLogs();
-    const out = withCheckpoint(r, checkpoints);
-    // A checkpoint update under way must land before the result, never after it.
-    void checkpoints.close().then(() => settle(l ? { ...out, logs: l } : out));
-  };
-  const cancel = (reason: string) => {
-    if (settled) return;
-    cancelled = true;
-    log.info({ reason }, reason);
-    addLog(reason);
-    signal();
-    controller!.abort(new TaskCancelledError(reason));
-    finish({ ...base, status: "FAILED", reasonForIncompletion: reason });
-  };
-  const fail = (reason: string) => {
-    if (!signal().aborted) controller!.abort(new Error(reason));
-    finish({ ...base, status: "FAILED", reasonForIncompletion: reason });
-  };
-
-  if (opts.execTimeoutSeconds > 0) {
-    const t = setTimeout(() => {
-      const reason = `execution timed out after ${opts.execTimeoutSeconds}s`;
-      addLog(reason);
-      log.warn(reason);
-      timedOut = true;
-      fail(reason);
-    }, opts.execTimeoutSeconds * 1000);
-    timers.push(t);
-  }
-  const rts = Number(task.responseTimeoutSeconds ?? 0);
-  if (opts.leaseExtend && rts > 0) {
-    const every = Math.max(250, Math.floor(rts * 1000 * 0.5));
-    const t = setInterval(() => {
-      if (checkpoints.active) return; // checkpoints renew the lease themselves
-      heartbeat().then(
-        () => settled || log.debug("lease extended"),
-        (err) => log.warn({ err: (err as Error).message }, "could not extend the lease"),
-      );
-    }, every);
-    t.unref?.();
-    timers.push(t);
+    logs.push({ log: line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)}…` : line, taskId: this.task.taskId, createdTime: Date.now() });
   }
 
-  const invoke = opts.invoke ?? invokeInProcess;
-  const resume = resumeIsLocal(task) ? Promise.resolve(readCheckpoint(task.outputData)) : findCheckpoint(opts.client, task, signal());
-  const running: Promise<unknown> = resume.then((found) => {
+  async heartbeat(): Promise<void> {
+    if (this.settled) return;
+    await this.checkpoints().heartbeat();
+  }
+
+  checkpoint(state: unknown, o?: CheckpointOptions): Promise<void> {
+    return this.settled ? Promise.resolve() : this.checkpoints().checkpoint(state, o);
+  }
+
+  private checkpoints(): Checkpointer {
+    return (this.cp ??= new Checkpointer({
+      client: this.opts.client,
+      task: this.task,
+      workerId: this.opts.workerId,
+      intervalMs: this.opts.checkpointIntervalMs ?? this.reg.options.checkpointIntervalMs ?? WORKER_DEFAULTS.checkpointIntervalMs,
+      logger: this.opts.logger,
+      inherited: this.inherited,
+      onLost: (reason) => this.cancel(reason),
+    }));
+  }
+
+  /** Run the function, resuming from `found` (an earlier attempt's checkpoint) when there is one. */
+  private begin(found: CheckpointEnvelope | undefined): void {
     if (found) {
-      checkpoints.inherit(found);
-      (ctx as { resumeFrom?: unknown }).resumeFrom = found.state;
-      addLog(`resuming from checkpoint ${found.seq} saved by ${found.taskId} at ${new Date(found.savedAt).toISOString()}`);
-      log.info({ seq: found.seq, from: found.taskId }, "resuming from a checkpoint");
+      this.inherited = found;
+      this.checkpoints().inherit(found);
+      (this.ctx as { resumeFrom?: unknown }).resumeFrom = found.state;
+      this.addLog(`resuming from checkpoint ${found.seq} saved by ${found.taskId} at ${new Date(found.savedAt).toISOString()}`);
+      this.opts.logger.info({ seq: found.seq, from: found.taskId }, "resuming from a checkpoint");
     }
-    if (settled) return undefined;
-    return invoke(reg, task.inputData ?? {}, ctx);
-  });
-  running.then(
-    (value) => {
-      if (settled) {
-        log.warn({ lateByMs: Date.now() - started }, "task returned after it was already reported (timed out or aborted): result ignored");
-        return;
-      }
-      finish(mapValue(value, base));
-    },
-    (err) => {
-      if (settled) {
-        log.debug({ err: (err as Error)?.message }, "task threw after it was already reported: ignored");
-        return;
-      }
-      finish(mapError(err, base, addLog));
-    },
-  );
+    if (this.settled) return;
+    const invoke = this.opts.invoke ?? invokeInProcess;
+    let running: Promise<unknown>;
+    try {
+      running = invoke(this.reg, this.task.inputData ?? {}, this.ctx);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.then(
+      (value) => {
+        if (this.settled) {
+          this.opts.logger.warn({ lateByMs: Date.now() - this.started }, "task returned after it was already reported (timed out or aborted): result ignored");
+          return;
+        }
+        this.finish(mapValue(value, this.base));
+      },
+      (err) => this.failed(err),
+    );
+  }
 
-  return {
-    task,
-    result,
-    abort(reason: string) {
-      if (settled) return;
-      addLog(reason);
-      fail(reason);
-    },
-    get timedOut() {
-      return timedOut;
-    },
-    get cancelled() {
-      return cancelled;
-    },
-  };
+  private failed(err: unknown): void {
+    if (this.settled) {
+      this.opts.logger.debug({ err: (err as Error)?.message }, "task threw after it was already reported: ignored");
+      return;
+    }
+    this.finish(mapError(err, this.base, (line) => this.addLog(line)));
+  }
+
+  private finish(r: TaskResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (this.droppedLogs) this.logs?.push({ log: `(${this.droppedLogs} more log lines not kept)`, taskId: this.task.taskId, createdTime: Date.now() });
+    const cp = this.cp;
+    const out = cp ? withCheckpoint(r, cp) : r;
+    const done = this.logs?.length ? { ...out, logs: this.logs } : out;
+    // A checkpoint update under way must land before the result, never after it.
+    if (cp) void cp.close().then(() => this.settle(done));
+    else this.settle(done);
+  }
+
+  private cancel(reason: string): void {
+    if (this.settled) return;
+    this.cancelled = true;
+    this.opts.logger.info({ reason }, reason);
+    this.addLog(reason);
+    (this.controller ??= new AbortController()).abort(new TaskCancelledError(reason));
+    this.finish({ ...this.base, status: "FAILED", reasonForIncompletion: reason });
+  }
+
+  private fail(reason: string): void {
+    const c = (this.controller ??= new AbortController());
+    if (!c.signal.aborted) c.abort(new Error(reason));
+    this.finish({ ...this.base, status: "FAILED", reasonForIncompletion: reason });
+  }
+}
+
+/**
+ * What a task function gets (TaskContext). `signal` is a getter on the prototype (shared, see
+ * TaskExecution); the methods are the instance's own, so `const { log } = ctx` works.
+ */
+class RunContext implements TaskContext {
+  readonly taskId: string;
+  readonly workflowInstanceId: string;
+  readonly taskType: string;
+  readonly referenceTaskName: string;
+  readonly retryCount: number;
+  readonly pollCount: number;
+  readonly workerId: string;
+  readonly task: Task;
+  resumeFrom?: unknown = undefined;
+  readonly log: (message: string) => void;
+  readonly heartbeat: () => Promise<void>;
+  readonly checkpoint: TaskContext["checkpoint"];
+  readonly batches: TaskContext["batches"];
+  readonly #ex: TaskExecution;
+
+  constructor(ex: TaskExecution, task: Task, reg: Registration, workerId: string) {
+    this.#ex = ex;
+    this.taskId = task.taskId;
+    this.workflowInstanceId = task.workflowInstanceId;
+    this.taskType = task.taskType ?? reg.name;
+    this.referenceTaskName = task.referenceTaskName ?? "";
+    this.retryCount = task.retryCount ?? 0;
+    this.pollCount = task.pollCount ?? 0;
+    this.workerId = workerId;
+    this.task = task;
+    this.log = (message) => ex.addLog(String(message));
+    this.heartbeat = () => ex.heartbeat();
+    this.checkpoint = (state, o) => ex.checkpoint(state, o);
+    this.batches = (items, size, o) => batches(this, items, size, o);
+  }
+
+  get signal(): AbortSignal {
+    return this.#ex.signal;
+  }
 }
 
 type Base = { taskId: string; workflowInstanceId: string; workerId: string };

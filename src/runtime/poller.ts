@@ -6,6 +6,7 @@
  * recovers by itself. The watchdog (watchdog.ts) restarts a loop whose current step overruns.
  */
 import type { Logger } from "pino";
+import { TaskLog } from "../log.ts";
 import type { ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
 import type { Task } from "../conductor/types.ts";
@@ -331,18 +332,20 @@ export class Poller {
       while (task) {
         this.stats.started++;
         const startedAt = performance.now();
-        events?.emit("task:started", {
-          worker: settings.name,
-          domain: settings.domain,
-          taskId: task.taskId,
-          workflowId: task.workflowInstanceId,
-          chained,
-          queueWaitMs: typeof task.scheduledTime === "number" && task.scheduledTime > 0 ? Math.max(0, Date.now() - task.scheduledTime) : undefined,
-          inFlight: this.slots,
-          concurrency: settings.concurrency,
-        });
-        const tlog = logger.child({ taskId: task.taskId, workflowId: task.workflowInstanceId });
-        tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
+        // Event objects are built only when someone listens (metrics, health, the API).
+        if (events?.wants("task:started"))
+          events.emit("task:started", {
+            worker: settings.name,
+            domain: settings.domain,
+            taskId: task.taskId,
+            workflowId: task.workflowInstanceId,
+            chained,
+            queueWaitMs: typeof task.scheduledTime === "number" && task.scheduledTime > 0 ? Math.max(0, Date.now() - task.scheduledTime) : undefined,
+            inFlight: this.slots,
+            concurrency: settings.concurrency,
+          });
+        const tlog = new TaskLog(logger, task.taskId, task.workflowInstanceId);
+        if (logger.isLevelEnabled("debug")) tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
         const ex = execute(reg, task, {
           client,
           workerId: settings.workerId,
@@ -355,19 +358,20 @@ export class Poller {
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
         if (this.executions.get(task.taskId) === ex) this.executions.delete(task.taskId);
-        events?.emit("task:finished", {
-          worker: settings.name,
-          domain: settings.domain,
-          taskId: task.taskId,
-          workflowId: task.workflowInstanceId,
-          status: result.status,
-          timedOut: ex.timedOut,
-          cancelled: ex.cancelled,
-          durationMs: performance.now() - startedAt,
-          reason: result.reasonForIncompletion,
-          inFlight: this.slots,
-          concurrency: settings.concurrency,
-        });
+        if (events?.wants("task:finished"))
+          events.emit("task:finished", {
+            worker: settings.name,
+            domain: settings.domain,
+            taskId: task.taskId,
+            workflowId: task.workflowInstanceId,
+            status: result.status,
+            timedOut: ex.timedOut,
+            cancelled: ex.cancelled,
+            durationMs: performance.now() - startedAt,
+            reason: result.reasonForIncompletion,
+            inFlight: this.slots,
+            concurrency: settings.concurrency,
+          });
         if (ex.cancelled) {
           this.stats.cancelled++;
           tlog.info("task stopped: the server cancelled it or gave it to another worker; nothing is reported");
@@ -376,7 +380,7 @@ export class Poller {
           tlog.debug("task completed");
         } else if (result.status === "IN_PROGRESS") {
           this.stats.inProgress++;
-          tlog.debug({ callbackAfterSeconds: result.callbackAfterSeconds }, "task in progress");
+          if (logger.isLevelEnabled("debug")) tlog.debug({ callbackAfterSeconds: result.callbackAfterSeconds }, "task in progress");
         } else {
           this.stats.failed++;
           tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);

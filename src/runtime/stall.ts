@@ -35,39 +35,56 @@ export interface StallAwareTimeout {
  * signal per request instead of a second one from AbortSignal.any, which costs far more.
  */
 export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void, parent?: AbortSignal): StallAwareTimeout {
-  const ctl = new AbortController();
-  const onParent = () => {
-    clearTimeout(timer);
-    ctl.abort(parent?.reason);
+  return new StallTimer(ms, onStall, parent);
+}
+
+/**
+ * One per request, so a class: an object literal with a getter (`timedOut`) gets a map of its
+ * own in V8's old space each time, which kept every request's objects alive through minor GCs.
+ */
+class StallTimer implements StallAwareTimeout {
+  private readonly ctl = new AbortController();
+  private expected: number;
+  private rearms = 0;
+  private timer: NodeJS.Timeout;
+  timedOut = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onStall?: (lateMs: number) => void,
+    private readonly parent?: AbortSignal,
+  ) {
+    this.expected = performance.now() + ms;
+    this.timer = setTimeout(this.fire, ms);
+    if (parent?.aborted) this.onParent();
+    else parent?.addEventListener("abort", this.onParent, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.ctl.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.parent?.removeEventListener("abort", this.onParent);
+  }
+
+  private readonly onParent = (): void => {
+    clearTimeout(this.timer);
+    this.ctl.abort(this.parent?.reason);
   };
-  let expected = performance.now() + ms;
-  let rearms = 0;
-  let timer: NodeJS.Timeout;
-  let timedOut = false;
-  const fire = () => {
-    const late = lateness(expected);
-    if (late > LATE_MS && rearms < MAX_LATE_REARMS) {
-      rearms++;
-      onStall?.(late);
-      expected = performance.now() + STALL_GRACE_MS;
-      timer = setTimeout(fire, STALL_GRACE_MS);
+
+  private readonly fire = (): void => {
+    const late = lateness(this.expected);
+    if (late > LATE_MS && this.rearms < MAX_LATE_REARMS) {
+      this.rearms++;
+      this.onStall?.(late);
+      this.expected = performance.now() + STALL_GRACE_MS;
+      this.timer = setTimeout(this.fire, STALL_GRACE_MS);
       return;
     }
-    timedOut = true;
-    ctl.abort(new Error(`no answer within ${ms} ms`));
-  };
-  timer = setTimeout(fire, ms);
-  if (parent?.aborted) onParent();
-  else parent?.addEventListener("abort", onParent, { once: true });
-  return {
-    signal: ctl.signal,
-    get timedOut() {
-      return timedOut;
-    },
-    clear: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener("abort", onParent);
-    },
+    this.timedOut = true;
+    this.ctl.abort(new Error(`no answer within ${this.ms} ms`));
   };
 }
 
