@@ -122,7 +122,11 @@ export function spoolDir(stateDir: string): string {
   return path.join(stateDir, "spool");
 }
 
-/** Least time between two background syncs, ms (see syncInBackground). */
+/**
+ * Background sync (see syncInBackground): a result still undelivered this long after its write is
+ * synced to the device; one the server took sooner needs no sync at all. Also the least time
+ * between two background syncs, ms.
+ */
 export const BACKGROUND_SYNC_EVERY_MS = 50;
 /** Longest a done mark waits for a put to ride with, ms (a lost done mark only means a result is sent twice). */
 export const DONE_WRITE_AFTER_MS = 200;
@@ -155,6 +159,10 @@ export class ResultJournal {
   private syncing = false;
   /** Segments written since their last background sync. */
   private readonly dirty = new Set<Segment>();
+  /** Puts written but not yet synced, in write order, with performance.now() of their write (background sync). */
+  private unsynced: Array<{ rec: JournalRecord; seg: Segment; at: number }> = [];
+  /** Background fdatasyncs started (stats, tests). */
+  syncs = 0;
   private syncTimer?: NodeJS.Timeout;
   private doneTimer?: NodeJS.Timeout;
   /** performance.now() when the last background sync started. */
@@ -366,7 +374,11 @@ export class ResultJournal {
       return this.keepInMemory(batch);
     }
     seg.size = start + buf.length;
-    if (this.sync === "background" && batch.some((b) => b.rec)) this.syncInBackground(seg);
+    if (this.sync === "background") {
+      const at = performance.now();
+      for (const b of batch) if (b.rec) this.unsynced.push({ rec: b.rec, seg, at });
+      if (this.unsynced.length) this.syncInBackground(seg);
+    }
     this.diskOk();
     let offset = start;
     for (const b of batch) {
@@ -419,33 +431,50 @@ export class ResultJournal {
   }
 
   /**
-   * One fdatasync at a time and at most one per BACKGROUND_SYNC_EVERY_MS (what was written
-   * meanwhile rides on the next); never holds a send back. A sync per batch cost a third of a
-   * worker's CPU per task at low concurrency (the kernel's journal commit, docs/performance.md).
+   * The background sync: a put still undelivered BACKGROUND_SYNC_EVERY_MS after its write is
+   * synced (fdatasync of its segment, in the thread pool, never holding a send back); a put the
+   * server answered sooner is never synced, since a power loss can no longer cost it. One sync at
+   * a time, at most one per BACKGROUND_SYNC_EVERY_MS. Each sync wakes a pool thread and the event
+   * loop: one per 50 ms was a fifth of a busy worker's CPU per task on a small VM, for results
+   * that were almost all delivered in a few ms (docs/performance.md).
    */
   private syncInBackground(seg: Segment): void {
     this.dirty.add(seg);
     if (this.syncing || this.syncTimer) return;
-    const wait = this.lastSyncAt + BACKGROUND_SYNC_EVERY_MS - performance.now();
+    this.syncDue();
+  }
+
+  /** Sync now if an undelivered put is old enough, else wait until the oldest one is (or stop when all are delivered). */
+  private syncDue(): void {
+    if (this.closed) return;
+    this.unsynced = this.unsynced.filter((u) => this.records.has(u.rec.id));
+    const oldest = this.unsynced[0];
+    if (!oldest) return;
+    const now = performance.now();
+    const wait = Math.max(oldest.at + BACKGROUND_SYNC_EVERY_MS, this.lastSyncAt + BACKGROUND_SYNC_EVERY_MS) - now;
     if (wait > 0) {
       this.syncTimer = setTimeout(() => {
         this.syncTimer = undefined;
-        this.syncDirty();
+        if (!this.syncing) this.syncDue();
       }, wait);
       this.syncTimer.unref();
-    } else this.syncDirty();
-  }
-
-  private syncDirty(): void {
-    const [seg] = this.dirty;
-    if (!seg || this.closed) return;
+      return;
+    }
+    // One fdatasync covers everything written to the segment before it starts.
+    const seg = oldest.seg;
+    const covered = this.unsynced.filter((u) => u.seg === seg);
     this.dirty.delete(seg);
     this.syncing = true;
-    this.lastSyncAt = performance.now();
+    this.syncs++;
+    this.lastSyncAt = now;
     fdatasync(seg.fd, (err) => {
       this.syncing = false;
       if (err && (err as NodeJS.ErrnoException).code !== "EBADF") this.diskFailed(err);
-      if (this.dirty.size) this.syncInBackground([...this.dirty][0]);
+      else if (!err) {
+        const done = new Set(covered);
+        this.unsynced = this.unsynced.filter((u) => !done.has(u));
+      }
+      if (this.unsynced.length && !this.syncTimer) this.syncDue();
     });
   }
 

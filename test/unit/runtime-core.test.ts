@@ -16,7 +16,7 @@ import { mapError, mapValue, serialise } from "../../src/runtime/executor.ts";
 import { OutageTracker } from "../../src/runtime/outage.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
 import { deadLetterFile } from "../../src/runtime/dead-letter.ts";
-import { ResultJournal, spoolDir } from "../../src/runtime/spool.ts";
+import { BACKGROUND_SYNC_EVERY_MS, ResultJournal, spoolDir } from "../../src/runtime/spool.ts";
 import { inProgress } from "../../src/task/results.ts";
 import { TerminalError } from "../../src/task/errors.ts";
 import { delay, reg, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
@@ -122,6 +122,29 @@ describe("spool (write-ahead log)", () => {
       [],
       "every segment removed once handled",
     );
+  });
+
+  it("background sync: a result the server took within 50 ms is never synced; one still waiting is synced once, then not again", async () => {
+    const dir = spoolDir(tempStateDir());
+    const j = new ResultJournal({ dir, logger: silentLogger() });
+    j.open();
+    try {
+      // Delivered at once (as update-v2 does in a few ms): no fdatasync for it, ever.
+      const quick = entries(3).map((e) => j.put(e));
+      await Promise.all(quick.map((p) => p.durable));
+      for (const p of quick) j.done(p.rec);
+      await delay(BACKGROUND_SYNC_EVERY_MS * 4);
+      assert.equal(j.syncs, 0, "results delivered before they were 50 ms old cost no sync");
+      // Still undelivered after 50 ms (the server is slow or away): synced once, not again.
+      const slow = j.put(entries(1, 10)[0]);
+      await slow.durable;
+      await until(() => j.syncs === 1, 2000);
+      await delay(BACKGROUND_SYNC_EVERY_MS * 4);
+      assert.equal(j.syncs, 1, "one sync covers it; it is not synced again while it waits");
+      j.done(slow.rec);
+    } finally {
+      j.close();
+    }
   });
 
   it("ownership is a run id and a lease, not a pid: pid 1 of an earlier container start is dead, a fresh lease of another live run is not", async () => {
