@@ -90,7 +90,10 @@ class StallTimer implements StallAwareTimeout {
 
 /** The event loop's own lag (perf_hooks.monitorEventLoopDelay), for the logs when a stall is seen. */
 export class LoopLag {
-  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  // The sampling timer wakes the process at this rate for as long as it runs: 20 ms (50 wake-ups
+  // a second) cost an idle worker more CPU than its polls; a stall long enough to log (LATE_MS) is
+  // one sample at any resolution.
+  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: 250 });
   start(): void {
     this.h.enable();
   }
