@@ -1,9 +1,10 @@
 /**
  * The Conductor HTTP client: the only place in idflow that speaks HTTP to Conductor.
  * undici's low-level Pool (one keep-alive socket pool per client, reused across polls; no
- * redirects, no proxy): per task it costs a fraction of what a general-purpose client does.
+ * redirects, no proxy), driven through its dispatch callbacks (Answer, below): per task it costs
+ * less than Node's own http.request with a keep-alive agent (measured, docs/performance.md).
  */
-import { Pool } from "undici";
+import { Pool, type Dispatcher } from "undici";
 import { normalizeServerUrl } from "../config.ts";
 import { isExpiredTokenAnswer, KeySecretTokenSource, type TokenSource } from "./auth.ts";
 import { ConductorError, describeValidationErrors } from "./errors.ts";
@@ -375,22 +376,17 @@ export class ConductorClient {
     token?: string,
     extra?: Record<string, string>,
   ): Promise<RawAnswer> {
-    const headers: Record<string, string> = { accept: "application/json, text/plain, */*" };
-    if (data !== undefined) headers["content-type"] = "application/json";
-    if (this.basicAuth) headers.authorization = this.basicAuth;
-    if (token) headers["x-authorization"] = token;
-    if (extra) Object.assign(headers, extra);
+    const headers: string[] = ["accept", "application/json, text/plain, */*"];
+    if (data !== undefined) headers.push("content-type", "application/json");
+    if (this.basicAuth) headers.push("authorization", this.basicAuth);
+    if (token) headers.push("x-authorization", token);
+    if (extra) for (const k in extra) headers.push(k, extra[k]);
     this.pool ??= new Pool(this.origin, { connections: this.maxSockets, keepAliveTimeout: 10_000 });
-    const res = await this.pool.request({
-      method,
-      path: this.prefix + pathAndQuery,
-      headers,
-      body: data,
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+    const pool = this.pool;
+    return new Promise<RawAnswer>((resolve, reject) => {
+      const answer = new Answer(resolve, reject, signal);
+      pool.dispatch({ method, path: this.prefix + pathAndQuery, headers, body: data, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, answer);
     });
-    return { status: res.statusCode, text: await res.body.text() };
   }
 
   /** A token from the token source (a network failure on /api/token reads like any other and never carries the secret). */
@@ -464,3 +460,52 @@ function mentionsTask(err: ConductorError, taskId: string): boolean {
 }
 
 const enc = encodeURIComponent;
+
+/**
+ * One answer, read straight from undici's dispatch callbacks: the status and the body's bytes.
+ * undici's request() wraps the same callbacks in an async resource, a Readable stream and a
+ * parsed header object per call, none of which a Conductor call needs (docs/performance.md).
+ */
+class Answer implements Dispatcher.DispatchHandlers {
+  private status = 0;
+  private chunks: Buffer[] = [];
+  private abort?: (err: Error) => void;
+
+  constructor(
+    private readonly resolve: (a: RawAnswer) => void,
+    private readonly reject: (err: unknown) => void,
+    private readonly signal?: AbortSignal,
+  ) {
+    if (signal && !signal.aborted) signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  private readonly onAbort = (): void => {
+    this.abort?.(this.signal?.reason instanceof Error ? this.signal.reason : new Error("aborted"));
+  };
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.signal?.aborted) abort(this.signal.reason instanceof Error ? this.signal.reason : new Error("aborted"));
+    else this.abort = abort;
+  }
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.signal?.removeEventListener("abort", this.onAbort);
+    const c = this.chunks;
+    this.resolve({ status: this.status, text: c.length === 0 ? "" : c.length === 1 ? c[0].toString("utf8") : Buffer.concat(c).toString("utf8") });
+  }
+
+  onError(err: Error): void {
+    this.signal?.removeEventListener("abort", this.onAbort);
+    this.reject(err);
+  }
+}
