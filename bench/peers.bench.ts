@@ -12,7 +12,8 @@
  *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
- *   --server-warmup N       tasks run through the server first, not recorded (default 1000)
+ *   --server-warmup N       tasks run through the server first, not recorded (default 3000: with 1000 the
+ *                           first contender of a run still met a JVM spending twice the CPU per task)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
@@ -67,7 +68,7 @@ const drainN = num(flags.n, quick ? 60 : 2000, "n");
 const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
-const serverWarmN = num(flags["server-warmup"], 1000, "server-warmup");
+const serverWarmN = num(flags["server-warmup"], 3000, "server-warmup");
 const POLL_INTERVAL_MS = 100;
 const POLL_TIMEOUT_MS = 100;
 const TRICKLE_EVERY_MS = 50;

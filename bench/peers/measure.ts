@@ -16,6 +16,12 @@ export interface DrainFigures {
   seconds: number;
   tasksPerSecond: number;
   cpuMsPerTask: number;
+  /**
+   * CPU per task over the drain's second half (from the median task's startTime to the end): what
+   * a worker that has been running a while spends, without its first seconds (JIT compilation,
+   * first connections), which the whole drain's figure carries.
+   */
+  steadyCpuMsPerTask: number;
   peakRssMb: number;
   /** RSS at the end minus RSS when the drain began (after warm-up), MB. */
   rssGrowthMb: number;
@@ -122,6 +128,14 @@ class CpuTrace {
   rssBefore(at: number): number {
     return ([...this.samples].reverse().find((s) => s.at <= at && s.rssBytes > 0) ?? this.samples.find((s) => s.rssBytes > 0))?.rssBytes ?? 0;
   }
+  /** CPU at `at`, interpolated between the samples around it. */
+  cpuAt(at: number): number {
+    const after = this.samples.findIndex((s) => s.at >= at);
+    if (after <= 0) return (this.samples[after === 0 ? 0 : this.samples.length - 1] ?? { cpuMs: 0 }).cpuMs;
+    const a = this.samples[after - 1];
+    const b = this.samples[after];
+    return a.cpuMs + ((b.cpuMs - a.cpuMs) * (at - a.at)) / Math.max(1, b.at - a.at);
+  }
   /** The first sample taken at or after `at` (or the latest). */
   at(at: number): { cpuMs: number; serverCpuMs: number } {
     return this.samples.find((s) => s.at >= at) ?? this.samples[this.samples.length - 1];
@@ -222,11 +236,15 @@ export async function drain(
     const rss0 = trace.rssBefore(first);
     const { peak, last } = { peak: w.rss.peak, last: w.rss.sample() };
     const seconds = Math.max(1, t1 - first) / 1000;
+    const starts = tasks.map((t) => t.startTime ?? 0).sort((x, y) => x - y);
+    const half = Math.floor(starts.length / 2);
+    const steadyCpuMs = cpu1.cpuMs - trace.cpuAt(starts[half]);
     const figures: DrainFigures = {
       tasks: n,
       seconds: +seconds.toFixed(2),
       tasksPerSecond: +(n / seconds).toFixed(1),
       cpuMsPerTask: +((cpu1.cpuMs - cpu0.cpuMs) / n).toFixed(3),
+      steadyCpuMsPerTask: +(steadyCpuMs / (starts.length - half)).toFixed(3),
       peakRssMb: +(peak / 2 ** 20).toFixed(1),
       rssGrowthMb: +((last - rss0) / 2 ** 20).toFixed(1),
     };

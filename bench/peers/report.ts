@@ -23,6 +23,7 @@ const COLUMNS: Record<Cell["shape"], Array<[string, string]>> = {
   drain: [
     ["tasksPerSecond", "tasks/s"],
     ["cpuMsPerTask", "CPU ms/task"],
+    ["steadyCpuMsPerTask", "CPU ms/task, 2nd half"],
     ["serverCpuMsPerTask", "server CPU ms/task"],
     ["peakRssMb", "peak RSS MB"],
   ],
@@ -34,6 +35,7 @@ const COLUMNS: Record<Cell["shape"], Array<[string, string]>> = {
   long: [
     ["tasksPerSecond", "tasks/s"],
     ["cpuMsPerTask", "CPU ms/task"],
+    ["steadyCpuMsPerTask", "CPU ms/task, 2nd half"],
     ["peakRssMb", "peak RSS MB"],
     ["rssGrowthMb", "RSS growth MB"],
   ],
