@@ -1,0 +1,345 @@
+/**
+ * `npm run bench -- overhead [--quick] [...]`: a worker's own CPU per task, without a server's
+ * noise. The peers benchmark (bench/peers.bench.ts) measures every contender on a real Conductor,
+ * whose JVM shares the cores and varies run to run; this one serves the same contenders' task
+ * endpoints from an HTTP double in this process, which answers at once (or after `--delay` ms, as
+ * a server would), so that two versions of the hot path can be told apart. It says nothing about
+ * Conductor (tasks/s here are the double's and the worker's, not a server's).
+ *
+ *   --quick                 smoke mode: 300 tasks, one run, idflow and the two loops
+ *   --contenders a,b        ids from bench/peers/contenders.ts (default idflow,loop-v2,loop-post;
+ *                           with BENCH_IDFLOW_OTHER set, idflow-other too)
+ *   --concurrency 1,10,50   levels (default 1)
+ *   --n N                   tasks per run (default 4000)      --runs N   runs per cell (default 3)
+ *   --delay MS              the double answers each call after MS ms (default 4: about what the local
+ *                           Conductor takes, so the worker sleeps and wakes once per task as it does
+ *                           there; 0 = at once, the worker never waits)
+ *   --pin CPU               run the worker on this CPU (taskset) and the double on the others
+ *   --out FILE              write the raw JSON there instead of bench/results/
+ *
+ * Figures per run: CPU ms per task (the worker's process tree, from /proc, from the first task
+ * handed out to the last result taken), the same over the run's second half (without the
+ * start-up's JIT compilation), context switches per task of the worker's threads, and tasks/s.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { CONTENDERS, type Contender } from "./peers/contenders.ts";
+import { treeUsage } from "./peers/proc-tree.ts";
+import { median } from "./peers/report.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const log = (line: string) => process.stderr.write(`[overhead] ${line}\n`);
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    contenders: { type: "string" },
+    concurrency: { type: "string" },
+    n: { type: "string" },
+    runs: { type: "string" },
+    delay: { type: "string" },
+    pin: { type: "string" },
+    out: { type: "string" },
+  },
+  allowPositionals: false,
+});
+const quick = flags.quick!;
+const int = (v: string | undefined, d: number, what: string) => {
+  const x = v === undefined ? d : Number(v);
+  if (!Number.isInteger(x) || x < 0) {
+    log(`--${what} must be a whole number >= 0, got ${v}`);
+    process.exit(2);
+  }
+  return x;
+};
+const n = int(flags.n, quick ? 300 : 4000, "n");
+const runs = int(flags.runs, quick ? 1 : 3, "runs");
+const delayMs = int(flags.delay, 4, "delay");
+const levels = (flags.concurrency ?? "1").split(",").map((s) => int(s, 1, "concurrency"));
+const defaultIds = ["idflow", ...(process.env.BENCH_IDFLOW_OTHER ? ["idflow-other"] : []), "loop-v2", "loop-post"];
+const ids = flags.contenders?.split(",") ?? defaultIds;
+const unknown = ids.filter((id) => !CONTENDERS.some((c) => c.id === id));
+if (unknown.length) {
+  log(`unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDERS.map((c) => c.id).join(", ")}`);
+  process.exit(2);
+}
+const contenders = ids.map((id) => CONTENDERS.find((c) => c.id === id)!);
+for (const c of contenders) {
+  const why = c.prepare(log);
+  if (why) {
+    log(`${c.id} cannot run here: ${why}`);
+    process.exit(1);
+  }
+}
+
+/** A task as Conductor hands it out (the fields and sizes of a real one: 1.8 kB of JSON). */
+const TASK_TEMPLATE = {
+  taskType: "",
+  status: "IN_PROGRESS",
+  inputData: {},
+  referenceTaskName: "t",
+  retryCount: 0,
+  seq: 1,
+  pollCount: 1,
+  taskDefName: "",
+  scheduledTime: 0,
+  startTime: 0,
+  endTime: 0,
+  updateTime: 0,
+  startDelayInSeconds: 0,
+  retried: false,
+  executed: false,
+  callbackFromWorker: true,
+  responseTimeoutSeconds: 3600,
+  workflowInstanceId: "",
+  workflowType: "bench_wf",
+  taskId: "",
+  callbackAfterSeconds: 0,
+  outputData: {},
+  workflowTask: {
+    name: "",
+    taskReferenceName: "t",
+    inputParameters: {},
+    type: "SIMPLE",
+    decisionCases: {},
+    defaultCase: [],
+    forkTasks: [],
+    startDelay: 0,
+    joinOn: [],
+    optional: false,
+    defaultExclusiveJoinTask: [],
+    asyncComplete: false,
+    loopOver: [],
+    onStateChange: {},
+    permissive: false,
+  },
+  rateLimitPerFrequency: 0,
+  rateLimitFrequencyInSeconds: 1,
+  workflowPriority: 0,
+  iteration: 0,
+  subworkflowChanged: false,
+  firstStartTime: 0,
+  taskDefinition: {
+    createTime: 0,
+    updateTime: 0,
+    createdBy: "",
+    name: "",
+    retryCount: 0,
+    timeoutSeconds: 0,
+    inputKeys: [],
+    outputKeys: [],
+    timeoutPolicy: "TIME_OUT_WF",
+    retryLogic: "FIXED",
+    retryDelaySeconds: 60,
+    responseTimeoutSeconds: 3600,
+    inputTemplate: {},
+    rateLimitPerFrequency: 0,
+    rateLimitFrequencyInSeconds: 1,
+    ownerEmail: "bench@idflow.dev",
+    backoffScaleFactor: 1,
+    totalTimeoutSeconds: 0,
+    enforceSchema: false,
+  },
+  queueWaitTime: 0,
+  loopOverTask: false,
+};
+
+/** Context switches (voluntary + not) of every thread of the tree's processes. */
+function contextSwitches(root: number): number {
+  let sum = 0;
+  const pids = [root, ...childPids(root)];
+  for (const pid of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+        sum += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      } catch {
+        // gone
+      }
+    }
+  }
+  return sum;
+}
+
+function childPids(root: number): number[] {
+  try {
+    return readFileSync(`/proc/${root}/task/${root}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+interface RunFigures {
+  tasks: number;
+  tasksPerSecond: number;
+  cpuMsPerTask: number;
+  steadyCpuMsPerTask: number;
+  contextSwitchesPerTask: number;
+}
+
+/** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
+async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
+  const taskName = "bench_overhead_noop";
+  const template = { ...TASK_TEMPLATE, taskType: taskName, taskDefName: taskName };
+  template.workflowTask = { ...template.workflowTask, name: taskName };
+  template.taskDefinition = { ...template.taskDefinition, name: taskName };
+  let handedOut = 0;
+  let taken = 0;
+  let pid = 0;
+  const marks: Array<{ cpuMs: number; cs: number; at: number }> = [];
+  const mark = () => marks.push({ cpuMs: treeUsage(pid).cpuMs, cs: contextSwitches(pid), at: performance.now() });
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const task = () => JSON.stringify({ ...template, taskId: randomUUID(), workflowInstanceId: randomUUID(), scheduledTime: Date.now() });
+  const later = (f: () => void) => (delayMs > 0 ? setTimeout(f, delayMs) : f());
+  const took = () => {
+    taken++;
+    if (taken === Math.floor(n / 2)) mark();
+    if (taken === n) {
+      mark();
+      done();
+    }
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://double");
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d: string) => (body += d));
+    req.on("end", () => {
+      const json = (status: number, text: string) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(text);
+      };
+      if (url.pathname.startsWith("/api/tasks/poll/batch/")) {
+        const count = Math.min(Number(url.searchParams.get("count") ?? 1), n - handedOut);
+        if (count <= 0) {
+          setTimeout(() => json(200, "[]"), Number(url.searchParams.get("timeout") ?? 100));
+          return;
+        }
+        if (handedOut === 0) mark();
+        handedOut += count;
+        const text = `[${Array.from({ length: count }, task).join(",")}]`;
+        later(() => json(200, text));
+      } else if (url.pathname === "/api/tasks/update-v2") {
+        took();
+        if (handedOut < n) {
+          handedOut++;
+          const text = task();
+          later(() => json(200, text));
+        } else later(() => res.writeHead(204).end());
+      } else if (url.pathname === "/api/tasks" && req.method === "POST") {
+        took();
+        const id = (JSON.parse(body) as { taskId: string }).taskId;
+        later(() => {
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.end(id);
+        });
+      } else if (url.pathname === "/health") json(200, '{"healthy":true}');
+      else if (url.pathname === "/api/admin/config") json(200, '{"version":"double"}');
+      else json(200, "{}");
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const child = c.start({ serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 });
+  pid = child.pid!;
+  if (flags.pin !== undefined) {
+    const { spawnSync } = await import("node:child_process");
+    spawnSync("taskset", ["-a", "-p", "-c", flags.pin, String(pid)], { stdio: "ignore" });
+  }
+  let stderr = "";
+  child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-3000)));
+  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`${c.id} exited (${code}) before the end:\n${stderr}`))));
+  try {
+    await Promise.race([finished, exited]);
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGKILL");
+    server.closeAllConnections();
+    server.close();
+  }
+  const [start, mid, end] = marks;
+  const half = n - Math.floor(n / 2);
+  return {
+    tasks: n,
+    tasksPerSecond: +((n * 1000) / (end.at - start.at)).toFixed(0),
+    cpuMsPerTask: +((end.cpuMs - start.cpuMs) / n).toFixed(3),
+    steadyCpuMsPerTask: +((end.cpuMs - mid.cpuMs) / half).toFixed(3),
+    contextSwitchesPerTask: +((end.cs - start.cs) / n).toFixed(2),
+  };
+}
+
+if (flags.pin !== undefined) {
+  // The double runs on every other CPU.
+  const others = os
+    .cpus()
+    .map((_, i) => i)
+    .filter((i) => String(i) !== flags.pin);
+  if (others.length) {
+    const { spawnSync } = await import("node:child_process");
+    spawnSync("taskset", ["-a", "-p", "-c", others.join(","), String(process.pid)], { stdio: "ignore" });
+  }
+}
+log(
+  `${runs} run(s) of ${n} tasks, concurrency ${levels.join(",")}, the double answers after ${delayMs} ms; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
+const cells: Array<{ contender: string; concurrency: number; runs: RunFigures[] }> = [];
+for (let run = 1; run <= runs; run++) {
+  for (const concurrency of levels) {
+    // Every other run goes through the contenders backwards (a machine whose load changes favours no one).
+    for (const c of run % 2 ? contenders : [...contenders].reverse()) {
+      const f = await measure(c, concurrency);
+      log(`run ${run} c=${concurrency} ${c.id}: ${JSON.stringify(f)}`);
+      let cell = cells.find((x) => x.contender === c.id && x.concurrency === concurrency);
+      if (!cell) cells.push((cell = { contender: c.id, concurrency, runs: [] }));
+      cell.runs.push(f);
+    }
+  }
+}
+
+const cols: Array<[keyof RunFigures, string]> = [
+  ["cpuMsPerTask", "CPU ms/task"],
+  ["steadyCpuMsPerTask", "CPU ms/task, 2nd half"],
+  ["contextSwitchesPerTask", "context switches/task"],
+  ["tasksPerSecond", "tasks/s"],
+];
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
+const lines = [`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`, `|---|---|---|${cols.map(() => "---").join("|")}|`];
+for (const cell of cells) {
+  const base = cells.find((x) => x.concurrency === cell.concurrency && x.contender === "idflow");
+  const figs = cols.map(([k]) => {
+    const v = median(cell.runs.map((r) => r[k]));
+    const b = base ? median(base.runs.map((r) => r[k])) : NaN;
+    return cell.contender === "idflow" || !b ? fmt(v) : `${fmt(v)} (${(v / b).toFixed(2)}×)`;
+  });
+  lines.push(`| ${cell.concurrency} | ${cell.contender} | ${cell.runs.length} | ${figs.join(" | ")} |`);
+}
+const result = {
+  date: new Date().toISOString(),
+  command: `npm run bench -- overhead ${process.argv.slice(2).join(" ")}`.trim(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg() },
+  settings: { n, runs, delayMs, levels, pin: flags.pin ?? null },
+  cells,
+};
+const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `overhead-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
+mkdirSync(path.dirname(file), { recursive: true });
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`\n${lines.join("\n")}\n`);
+log(`raw figures: ${path.relative(process.cwd(), file)}`);

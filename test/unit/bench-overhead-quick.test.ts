@@ -1,0 +1,40 @@
+/**
+ * `npm run bench -- overhead --quick` (no server: the benchmark serves the task endpoints from an
+ * HTTP double), so the harness cannot rot. No timing is asserted (the machine is shared); only
+ * that every contender ran to the end and each figure was measured.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, it } from "node:test";
+
+const repo = path.resolve(import.meta.dirname, "../..");
+const tmp = mkdtempSync(path.join(os.tmpdir(), "idflow-overhead-test-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+it("bench overhead --quick runs idflow and both loops against the double and records each figure", async () => {
+  const out = path.join(tmp, "overhead.json");
+  let log = "";
+  const child = spawn("npm", ["run", "bench", "--", "overhead", "--quick", "--concurrency", "1,10", "--out", out], {
+    cwd: repo,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  assert.equal(code, 0, `the quick benchmark failed:\n${log.slice(-4000)}`);
+  const result = JSON.parse(readFileSync(out, "utf8"));
+  const got = result.cells.map((c: { contender: string; concurrency: number }) => `${c.contender}@${c.concurrency}`).sort();
+  assert.deepEqual(got, ["idflow@1", "idflow@10", "loop-post@1", "loop-post@10", "loop-v2@1", "loop-v2@10"]);
+  for (const cell of result.cells) {
+    const [r] = cell.runs;
+    assert.equal(r.tasks, result.settings.n);
+    assert.ok(
+      r.tasksPerSecond > 0 && r.cpuMsPerTask > 0 && r.steadyCpuMsPerTask >= 0 && r.contextSwitchesPerTask > 0,
+      `${cell.contender}: ${JSON.stringify(r)}`,
+    );
+  }
+  assert.match(log, /\| 1 \| loop-v2 \| 1 \| [\d.]+ \([\d.]+×\)/, "the table gives each figure with its ratio to idflow");
+});
