@@ -32,6 +32,7 @@ import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender } from "./peers/contenders.ts";
 import { treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
+import { conductorTask } from "../test/support/conductor-task.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (line: string) => process.stderr.write(`[overhead] ${line}\n`);
@@ -78,78 +79,6 @@ for (const c of contenders) {
   }
 }
 
-/** A task as Conductor hands it out (the fields and sizes of a real one: 1.8 kB of JSON). */
-const TASK_TEMPLATE = {
-  taskType: "",
-  status: "IN_PROGRESS",
-  inputData: {},
-  referenceTaskName: "t",
-  retryCount: 0,
-  seq: 1,
-  pollCount: 1,
-  taskDefName: "",
-  scheduledTime: 0,
-  startTime: 0,
-  endTime: 0,
-  updateTime: 0,
-  startDelayInSeconds: 0,
-  retried: false,
-  executed: false,
-  callbackFromWorker: true,
-  responseTimeoutSeconds: 3600,
-  workflowInstanceId: "",
-  workflowType: "bench_wf",
-  taskId: "",
-  callbackAfterSeconds: 0,
-  outputData: {},
-  workflowTask: {
-    name: "",
-    taskReferenceName: "t",
-    inputParameters: {},
-    type: "SIMPLE",
-    decisionCases: {},
-    defaultCase: [],
-    forkTasks: [],
-    startDelay: 0,
-    joinOn: [],
-    optional: false,
-    defaultExclusiveJoinTask: [],
-    asyncComplete: false,
-    loopOver: [],
-    onStateChange: {},
-    permissive: false,
-  },
-  rateLimitPerFrequency: 0,
-  rateLimitFrequencyInSeconds: 1,
-  workflowPriority: 0,
-  iteration: 0,
-  subworkflowChanged: false,
-  firstStartTime: 0,
-  taskDefinition: {
-    createTime: 0,
-    updateTime: 0,
-    createdBy: "",
-    name: "",
-    retryCount: 0,
-    timeoutSeconds: 0,
-    inputKeys: [],
-    outputKeys: [],
-    timeoutPolicy: "TIME_OUT_WF",
-    retryLogic: "FIXED",
-    retryDelaySeconds: 60,
-    responseTimeoutSeconds: 3600,
-    inputTemplate: {},
-    rateLimitPerFrequency: 0,
-    rateLimitFrequencyInSeconds: 1,
-    ownerEmail: "bench@idflow.dev",
-    backoffScaleFactor: 1,
-    totalTimeoutSeconds: 0,
-    enforceSchema: false,
-  },
-  queueWaitTime: 0,
-  loopOverTask: false,
-};
-
 /** Context switches (voluntary + not) of every thread of the tree's processes. */
 function contextSwitches(root: number): number {
   let sum = 0;
@@ -192,9 +121,7 @@ interface RunFigures {
 /** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
 async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   const taskName = "bench_overhead_noop";
-  const template = { ...TASK_TEMPLATE, taskType: taskName, taskDefName: taskName };
-  template.workflowTask = { ...template.workflowTask, name: taskName };
-  template.taskDefinition = { ...template.taskDefinition, name: taskName };
+  const template = conductorTask(taskName);
   let handedOut = 0;
   let taken = 0;
   let pid = 0;
