@@ -11,10 +11,12 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { spoolDir } from "../../src/runtime/spool.ts";
 import { testClient, testServerUrl, uniqueName } from "../support/conductor.ts";
 import { defineTaskAndWorkflow, delay, startMany, tempStateDir, until, waitAll } from "../fixtures/runtime/helpers.ts";
 
@@ -47,6 +49,20 @@ function startCli(serverUrl: string, stateDir: string, env: Record<string, strin
 }
 
 const started = (s: string) => (s.match(/"msg":"task started"/g) ?? []).length;
+
+/** Results written to the spool's segments (`{"p":id,...}` lines, src/runtime/spool.ts) and not marked done. */
+function spooledPuts(stateDir: string): number {
+  const dir = spoolDir(stateDir);
+  const puts = new Set<string>();
+  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".jsonl")) : []) {
+    for (const line of readFileSync(path.join(dir, f), "utf8").split("\n")) {
+      const m = /^\{"(p|d)":"([^"]+)"/.exec(line);
+      if (m?.[1] === "p") puts.add(m[2]!);
+      else if (m) puts.delete(m[2]!);
+    }
+  }
+  return puts.size;
+}
 
 /** A TCP proxy to the real server that the test can cut (the server "unreachable" for one worker only). */
 async function proxy(target: string): Promise<{ url: string; cut: () => void; close: () => Promise<void> }> {
@@ -108,6 +124,10 @@ describe("worker process: nothing lost when it dies or stops (real Conductor)", 
       p.cut(); // the server is unreachable for this worker from now on
       await until(() => (first.stderr().match(/"msg":"task completed"/g) ?? []).length >= 3, 30_000, "3 results computed");
       await until(() => first.stderr().includes("cannot reach Conductor"), 30_000, "the failed delivery");
+      // "task completed" is logged just before the result is written to the spool (within the same
+      // millisecond, but a loaded machine can pause the process in between): kill only once all
+      // three are there, which is what "results in hand" means.
+      await until(() => spooledPuts(stateDir) >= 3, 30_000, "3 results in the spool");
     } finally {
       first.child.kill("SIGKILL");
       await p.close();
@@ -118,7 +138,9 @@ describe("worker process: nothing lost when it dies or stops (real Conductor)", 
     const second = startCli(testServerUrl(), stateDir, { RT_SLOW_TASK_NAME: name });
     let outputs: Awaited<ReturnType<typeof assertOneAttemptEach>>;
     try {
-      outputs = await assertOneAttemptEach(ids);
+      outputs = await assertOneAttemptEach(ids).catch((err: Error) => {
+        throw new Error(`${err.message}\nthe second start's log:\n${second.stderr().slice(-4000)}`);
+      });
     } finally {
       second.child.kill("SIGTERM");
     }
