@@ -74,25 +74,22 @@ export class TaskLog implements TaskLogger {
     private readonly workflowId: string,
   ) {}
 
-  private at(level: "debug" | "info" | "warn" | "error"): Logger | undefined {
-    if (!this.parent.isLevelEnabled(level)) return undefined;
-    return (this.child ??= this.parent.child({ taskId: this.taskId, workflowId: this.workflowId }));
+  private write(level: "debug" | "info" | "warn" | "error", args: unknown[]): void {
+    if (!this.parent.isLevelEnabled(level)) return;
+    const l = (this.child ??= this.parent.child({ taskId: this.taskId, workflowId: this.workflowId }));
+    (l[level] as (...a: unknown[]) => void).apply(l, args);
   }
 
   debug(...args: unknown[]): void {
-    const l = this.at("debug");
-    if (l) (l.debug as (...a: unknown[]) => void).apply(l, args);
+    this.write("debug", args);
   }
   info(...args: unknown[]): void {
-    const l = this.at("info");
-    if (l) (l.info as (...a: unknown[]) => void).apply(l, args);
+    this.write("info", args);
   }
   warn(...args: unknown[]): void {
-    const l = this.at("warn");
-    if (l) (l.warn as (...a: unknown[]) => void).apply(l, args);
+    this.write("warn", args);
   }
   error(...args: unknown[]): void {
-    const l = this.at("error");
-    if (l) (l.error as (...a: unknown[]) => void).apply(l, args);
+    this.write("error", args);
   }
 }

@@ -80,7 +80,6 @@ class TaskExecution implements Execution {
   private logs?: TaskExecLog[];
   private droppedLogs = 0;
   private cp?: Checkpointer;
-  private inherited?: CheckpointEnvelope;
   private timeoutTimer?: NodeJS.Timeout;
   private leaseTimer?: NodeJS.Timeout;
   private readonly started = Date.now();
@@ -125,7 +124,11 @@ class TaskExecution implements Execution {
 
   /** The signal the task sees (ctx.signal). */
   get signal(): AbortSignal {
-    return (this.controller ??= new AbortController()).signal;
+    return this.abortController().signal;
+  }
+
+  private abortController(): AbortController {
+    return (this.controller ??= new AbortController());
   }
 
   /** Stop now and report FAILED with this reason. */
@@ -160,7 +163,6 @@ class TaskExecution implements Execution {
       workerId: this.opts.workerId,
       intervalMs: this.opts.checkpointIntervalMs ?? this.reg.options.checkpointIntervalMs ?? WORKER_DEFAULTS.checkpointIntervalMs,
       logger: this.opts.logger,
-      inherited: this.inherited,
       onLost: (reason) => this.cancel(reason),
     }));
   }
@@ -168,7 +170,6 @@ class TaskExecution implements Execution {
   /** Run the function, resuming from `found` (an earlier attempt's checkpoint) when there is one. */
   private begin(found: CheckpointEnvelope | undefined): void {
     if (found) {
-      this.inherited = found;
       this.checkpoints().inherit(found);
       (this.ctx as { resumeFrom?: unknown }).resumeFrom = found.state;
       this.addLog(`resuming from checkpoint ${found.seq} saved by ${found.taskId} at ${new Date(found.savedAt).toISOString()}`);
@@ -221,12 +222,12 @@ class TaskExecution implements Execution {
     this.cancelled = true;
     this.opts.logger.info({ reason }, reason);
     this.addLog(reason);
-    (this.controller ??= new AbortController()).abort(new TaskCancelledError(reason));
+    this.abortController().abort(new TaskCancelledError(reason));
     this.finish({ ...this.base, status: "FAILED", reasonForIncompletion: reason });
   }
 
   private fail(reason: string): void {
-    const c = (this.controller ??= new AbortController());
+    const c = this.abortController();
     if (!c.signal.aborted) c.abort(new Error(reason));
     this.finish({ ...this.base, status: "FAILED", reasonForIncompletion: reason });
   }
