@@ -22,7 +22,7 @@
  * start-up's JIT compilation), context switches per task of the worker's threads, and tasks/s.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -30,7 +30,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender } from "./peers/contenders.ts";
-import { treeUsage } from "./peers/proc-tree.ts";
+import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
+import { treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
 import { conductorTask } from "../test/support/conductor-task.ts";
 
@@ -51,62 +52,20 @@ const { values: flags } = parseArgs({
   allowPositionals: false,
 });
 const quick = flags.quick!;
-const int = (v: string | undefined, d: number, what: string) => {
-  const x = v === undefined ? d : Number(v);
-  if (!Number.isInteger(x) || x < 0) {
-    log(`--${what} must be a whole number >= 0, got ${v}`);
-    process.exit(2);
-  }
-  return x;
-};
+const int = (v: string | undefined, d: number, what: string) => wholeNumber(v, d, what, log);
 const n = int(flags.n, quick ? 300 : 4000, "n");
 const runs = int(flags.runs, quick ? 1 : 3, "runs");
 const delayMs = int(flags.delay, 4, "delay");
 const levels = (flags.concurrency ?? "1").split(",").map((s) => int(s, 1, "concurrency"));
 const defaultIds = ["idflow", ...(process.env.BENCH_IDFLOW_OTHER ? ["idflow-other"] : []), "loop-v2", "loop-post"];
 const ids = flags.contenders?.split(",") ?? defaultIds;
-const unknown = ids.filter((id) => !CONTENDERS.some((c) => c.id === id));
-if (unknown.length) {
-  log(`unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDERS.map((c) => c.id).join(", ")}`);
-  process.exit(2);
-}
+checkContenderIds(ids, log);
 const contenders = ids.map((id) => CONTENDERS.find((c) => c.id === id)!);
 for (const c of contenders) {
   const why = c.prepare(log);
   if (why) {
     log(`${c.id} cannot run here: ${why}`);
     process.exit(1);
-  }
-}
-
-/** Context switches (voluntary + not) of every thread of the tree's processes. */
-function contextSwitches(root: number): number {
-  let sum = 0;
-  const pids = [root, ...childPids(root)];
-  for (const pid of pids) {
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-        sum += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
-      } catch {
-        // gone
-      }
-    }
-  }
-  return sum;
-}
-
-function childPids(root: number): number[] {
-  try {
-    return readFileSync(`/proc/${root}/task/${root}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
   }
 }
 
@@ -126,7 +85,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   let taken = 0;
   let pid = 0;
   const marks: Array<{ cpuMs: number; cs: number; at: number }> = [];
-  const mark = () => marks.push({ cpuMs: treeUsage(pid).cpuMs, cs: contextSwitches(pid), at: performance.now() });
+  const mark = () => marks.push({ cpuMs: treeUsage(pid).cpuMs, cs: treeContextSwitches(pid), at: performance.now() });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const task = () => JSON.stringify({ ...template, taskId: randomUUID(), workflowInstanceId: randomUUID(), scheduledTime: Date.now() });

@@ -31,6 +31,7 @@ import { parseArgs } from "node:util";
 import { ConductorClient } from "../src/conductor/client.ts";
 import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import { CONTENDERS, type Contender, type WorkerSpec } from "./peers/contenders.ts";
+import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
 import { defineNoop, drain, startAndWarm, trickle, type WorkerProcess } from "./peers/measure.ts";
 import { markdown, type Cell } from "./peers/report.ts";
 
@@ -53,15 +54,7 @@ const { values: flags } = parseArgs({
   allowPositionals: false,
 });
 const quick = flags.quick!;
-const num = (v: string | undefined, d: number, what: string) => {
-  if (v === undefined) return d;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0) {
-    log(`--${what} must be a whole number >= 0, got ${v}`);
-    process.exit(2);
-  }
-  return x;
-};
+const num = (v: string | undefined, d: number, what: string) => wholeNumber(v, d, what, log);
 const runs = num(flags.runs, quick ? 1 : 3, "runs");
 const levels = (flags.concurrency ?? (quick ? "10" : "1,10,50")).split(",").map((s) => num(s, 1, "concurrency"));
 const drainN = num(flags.n, quick ? 60 : 2000, "n");
@@ -73,11 +66,7 @@ const POLL_INTERVAL_MS = 100;
 const POLL_TIMEOUT_MS = 100;
 const TRICKLE_EVERY_MS = 50;
 const wanted = flags.contenders?.split(",");
-const unknown = wanted?.filter((w) => !CONTENDERS.some((c) => c.id === w)) ?? [];
-if (unknown.length) {
-  log(`unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDERS.map((c) => c.id).join(", ")}`);
-  process.exit(2);
-}
+checkContenderIds(wanted, log);
 const contenders = CONTENDERS.filter((c) => !wanted || wanted.includes(c.id));
 
 // Each contender installs or explains itself before the server starts.

@@ -88,6 +88,28 @@ export function treeUsage(root: number): TreeUsage {
   return { cpuMs: (ticks * 1000) / CLK_TCK, rssBytes: pages * PAGE, processes: st.length };
 }
 
+/** Context switches (voluntary and not) so far of every thread of the tree's live processes. */
+export function treeContextSwitches(root: number): number {
+  let sum = 0;
+  for (const { pid } of treeStats(root)) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const tid of tids) {
+      try {
+        const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+        sum += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return sum;
+}
+
 /** Samples a tree's RSS at an interval, keeping the peak; stop() returns the last reading too. */
 export class RssSampler {
   peak = 0;

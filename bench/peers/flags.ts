@@ -1,0 +1,22 @@
+/** The benchmarks' shared flag checks (peers, overhead): a bad value is named and the run exits 2. */
+import { CONTENDERS } from "./contenders.ts";
+
+/** A whole number >= 0 from a flag's text, or `d` when the flag is absent. */
+export function wholeNumber(v: string | undefined, d: number, what: string, log: (line: string) => void): number {
+  if (v === undefined) return d;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 0) {
+    log(`--${what} must be a whole number >= 0, got ${v}`);
+    process.exit(2);
+  }
+  return x;
+}
+
+/** Exit 2 when any of `ids` is not a contender of bench/peers/contenders.ts. */
+export function checkContenderIds(ids: string[] | undefined, log: (line: string) => void): void {
+  const unknown = ids?.filter((id) => !CONTENDERS.some((c) => c.id === id)) ?? [];
+  if (unknown.length) {
+    log(`unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDERS.map((c) => c.id).join(", ")}`);
+    process.exit(2);
+  }
+}
