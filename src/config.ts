@@ -133,7 +133,7 @@ export const CONFIG_OPTIONS: readonly OptionDecl[] = [
   {
     key: "spoolSync",
     type: "string",
-    doc: "when the result spool is synced to disk: background (written before a result is sent, synced if still undelivered 50 ms later), always (synced before it is sent: survives a power loss, slower), never",
+    doc: "when the result spool is synced to disk: background (written before a result is sent, synced if still undelivered 1 s later), always (synced before it is sent: survives a power loss, slower), never",
     default: "background",
     choices: ["always", "background", "never"],
     env: ["IDFLOW_SPOOL_SYNC"],

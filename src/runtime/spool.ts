@@ -55,9 +55,11 @@ import type { TaskResult } from "../conductor/types.ts";
 /**
  * When spool appends reach the device:
  *  - "background" (default): each batch is written (to the OS) before its results are sent, and
- *    an fdatasync follows within BACKGROUND_SYNC_EVERY_MS (50 ms) without holding the sends back.
- *    Survives any death of the process (SIGKILL, OOM, a crash); a power loss or kernel crash can
- *    lose the results written in the last 50 ms or so that were not delivered yet.
+ *    a result still undelivered BACKGROUND_SYNC_AFTER_MS (1 s) later is fdatasynced, without
+ *    holding the sends back. Survives any death of the process (SIGKILL, OOM, a crash); a power
+ *    loss or kernel crash can lose the results of about the last second that were not delivered
+ *    yet, as it loses the tasks running at that moment (Conductor retries both after their
+ *    response timeout).
  *  - "always": fdatasync before the results are sent. Survives a power loss too; costs a sync
  *    per batch on every task's path (see docs/performance.md).
  *  - "never": written to the OS only, never synced by idflow (the OS syncs within seconds).
@@ -112,6 +114,8 @@ export interface JournalOptions {
   staleMs?: number;
   /** After a disk error, try the disk again after this long, ms (default 5000). */
   retryMs?: number;
+  /** "background": sync a put still undelivered this long after its write, ms (default BACKGROUND_SYNC_AFTER_MS). */
+  syncAfterMs?: number;
   /** Write nothing (the benchmark's baseline only: results are then not crash-safe). */
   off?: boolean;
   /** Called with results taken over from a dead run after start (a run that died while we ran). */
@@ -125,9 +129,12 @@ export function spoolDir(stateDir: string): string {
 /**
  * Background sync (see syncInBackground): a result still undelivered this long after its write is
  * synced to the device; one the server took sooner needs no sync at all. Also the least time
- * between two background syncs, ms.
+ * between two background syncs, ms. Above the server's answer time under load (a busy worker's
+ * update-v2 round trip is 50-300 ms on a small machine: with 50 ms here, most results of a busy
+ * worker at concurrency 10 were synced, 0.15-0.2 ms of CPU per task, docs/performance.md), and
+ * short next to the tasks a power loss also takes with it.
  */
-export const BACKGROUND_SYNC_EVERY_MS = 50;
+export const BACKGROUND_SYNC_AFTER_MS = 1000;
 /** Longest a done mark waits for a put to ride with, ms (a lost done mark only means a result is sent twice). */
 export const DONE_WRITE_AFTER_MS = 200;
 
@@ -170,6 +177,7 @@ export class ResultJournal {
   private readonly segmentBytes: number;
   private readonly staleMs: number;
   private readonly retryMs: number;
+  private readonly syncAfterMs: number;
   private readonly leasePath: string;
   private readonly segments: Segment[] = [];
   private current?: Segment;
@@ -193,6 +201,7 @@ export class ResultJournal {
     this.segmentBytes = opts.segmentBytes ?? 16 * 1024 * 1024;
     this.staleMs = opts.staleMs ?? 30_000;
     this.retryMs = opts.retryMs ?? 5000;
+    this.syncAfterMs = opts.syncAfterMs ?? BACKGROUND_SYNC_AFTER_MS;
     this.leasePath = path.join(opts.dir, `lease-${this.runId}`);
   }
 
@@ -431,12 +440,12 @@ export class ResultJournal {
   }
 
   /**
-   * The background sync: a put still undelivered BACKGROUND_SYNC_EVERY_MS after its write is
+   * The background sync: a put still undelivered BACKGROUND_SYNC_AFTER_MS after its write is
    * synced (fdatasync of its segment, in the thread pool, never holding a send back); a put the
    * server answered sooner is never synced, since a power loss can no longer cost it. One sync at
-   * a time, at most one per BACKGROUND_SYNC_EVERY_MS. Each sync wakes a pool thread and the event
-   * loop: one per 50 ms was a fifth of a busy worker's CPU per task on a small VM, for results
-   * that were almost all delivered in a few ms (docs/performance.md).
+   * a time, at most one per BACKGROUND_SYNC_AFTER_MS. Each sync costs kernel time, a pool thread
+   * and an event-loop wake-up: syncing every 50 ms was a fifth of a busy worker's CPU per task on
+   * a small VM (docs/performance.md).
    */
   private syncInBackground(seg: Segment): void {
     this.dirty.add(seg);
@@ -451,7 +460,7 @@ export class ResultJournal {
     const oldest = this.unsynced[0];
     if (!oldest) return;
     const now = performance.now();
-    const wait = Math.max(oldest.at + BACKGROUND_SYNC_EVERY_MS, this.lastSyncAt + BACKGROUND_SYNC_EVERY_MS) - now;
+    const wait = Math.max(oldest.at + this.syncAfterMs, this.lastSyncAt + this.syncAfterMs) - now;
     if (wait > 0) {
       this.syncTimer = setTimeout(() => {
         this.syncTimer = undefined;
