@@ -13,8 +13,9 @@
  *    and `{"d":id}` (done). A new segment starts past `segmentBytes`; a segment with no pending
  *    put left is deleted. The `<created>` stamp keeps the order across runs.
  *
- * Group commit: puts are buffered for one turn of the event loop and written with one write for
- * the whole batch, then synced per SpoolSync; each put resolves once its batch is written.
+ * Group commit: puts are buffered until the microtasks of the current callback are done (with
+ * "always", for one turn of the event loop) and written with one write for the whole batch, then
+ * synced per SpoolSync; each put resolves once its batch is written.
  * Done markers ride along with the next batch of puts (or are written within 200 ms) and are never
  * synced on their own: losing one only means a result is sent twice, which Conductor ignores for
  * a finished task.
@@ -336,14 +337,25 @@ export class ResultJournal {
     this.doneTimer.unref();
   }
 
+  /**
+   * Write the buffer once the current callback's microtasks are done: every put made by the same
+   * answer (a batch poll's tasks that finish at once, a done mark and the next result) goes in one
+   * write, and the send follows in the same turn of the event loop. A setImmediate here cost an
+   * extra turn per result: the send (and undici's check of the idle socket, one more
+   * setImmediate) moved to the next turn, about two more epoll wake-ups per task, which a worker
+   * paced by a remote server pays in full (docs/performance.md). With "always", where each batch
+   * waits for an fdatasync, a turn of batching is worth more than the turn: setImmediate.
+   */
   private schedule(): void {
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (!this.flushing) void this.runFlush();
-    });
+    (this.sync === "always" ? setImmediate : queueMicrotask)(this.flushNow);
   }
+
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    if (!this.flushing) void this.runFlush();
+  };
 
   private runFlush(): Promise<void> {
     const p = this.flushBatch().finally(() => {
