@@ -7,7 +7,8 @@
  * runs, ratio to idflow in parentheses).
  *
  *   --quick                 smoke mode: every contender, concurrency 10, a few seconds each
- *   --runs N                runs per cell (default 3; quick 1; 0 with --long: only the long run)
+ *   --runs N                runs per cell (default 4, so every other run in reverse order puts each contender
+ *                           first and last alike: the server slows as its tables grow; quick 1; 0 with --long: only the long run)
  *   --concurrency 1,10,50   levels (default 1,10,50)
  *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
@@ -55,7 +56,7 @@ const { values: flags } = parseArgs({
 });
 const quick = flags.quick!;
 const num = (v: string | undefined, d: number, what: string) => wholeNumber(v, d, what, log);
-const runs = num(flags.runs, quick ? 1 : 3, "runs");
+const runs = num(flags.runs, quick ? 1 : 4, "runs");
 const levels = (flags.concurrency ?? (quick ? "10" : "1,10,50")).split(",").map((s) => num(s, 1, "concurrency"));
 const drainN = num(flags.n, quick ? 60 : 2000, "n");
 const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
