@@ -130,7 +130,11 @@ describe("runtime recovery (own server, SIGKILLed and restarted)", { timeout: 59
     for (const w of done) {
       for (const t of w.tasks ?? []) {
         if (ranIds.has(t.taskId)) {
-          assert.equal(t.status, "COMPLETED", `task ${t.taskId} ran here (the server took ${restartSeconds} s to restart; last answer ok: ${lastAnswerOk.get(t.taskId)})`);
+          assert.equal(
+            t.status,
+            "COMPLETED",
+            `task ${t.taskId} ran here (the server took ${restartSeconds} s to restart; last answer ok: ${lastAnswerOk.get(t.taskId)})`,
+          );
           assert.equal(lastAnswerOk.get(t.taskId), true, `last answer for ${t.taskId}`);
         } else assert.notEqual(t.status, "COMPLETED", `task ${t.taskId} completed without this worker`);
       }
