@@ -15,6 +15,10 @@
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
  *   --server-warmup N       tasks run through the server first, not recorded (default 3000: with 1000 the
  *                           first contender of a run still met a JVM spending twice the CPU per task)
+ *   --fresh-server each-run|once   each-run (default): every run (and the long run) gets a new private
+ *                           server with an empty database, warmed as above; once: one server for all. The
+ *                           server slows as its tables grow (up to 2x over the ~60,000 workflows of a full
+ *                           run on one server), which spread a cell's runs and leaned on the order
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
@@ -50,6 +54,7 @@ const { values: flags } = parseArgs({
     long: { type: "string" },
     "require-all": { type: "boolean", default: false },
     "server-warmup": { type: "string" },
+    "fresh-server": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -63,6 +68,11 @@ const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
 const serverWarmN = num(flags["server-warmup"], 3000, "server-warmup");
+const freshServer = flags["fresh-server"] ?? "each-run";
+if (freshServer !== "each-run" && freshServer !== "once") {
+  log(`--fresh-server ${freshServer}: use each-run or once`);
+  process.exit(2);
+}
 const POLL_INTERVAL_MS = 100;
 const POLL_TIMEOUT_MS = 100;
 const TRICKLE_EVERY_MS = 50;
@@ -85,18 +95,37 @@ if (flags["require-all"] && Object.keys(skipped).length > 0) {
   process.exit(1);
 }
 
+const givenUrl = process.env.CONDUCTOR_SERVER_URL;
 let serverDir: string | undefined;
-let url = process.env.CONDUCTOR_SERVER_URL;
+let url = givenUrl;
 // The JVM's pid, for the server's CPU per task: known when the bench starts it, else BENCH_SERVER_PID.
 let serverPid = process.env.BENCH_SERVER_PID ? Number(process.env.BENCH_SERVER_PID) : undefined;
-if (!url) {
+let client = undefined as unknown as ConductorClient;
+let serversStarted = 0;
+
+/** A new private server with an empty database (never with CONDUCTOR_SERVER_URL); stops the one before. */
+async function newServer(): Promise<void> {
+  await stopServer();
   serverDir = mkdtempSync(path.join(os.tmpdir(), "idflow-peers-server-"));
-  log("starting a private Conductor (SQLite) for the benchmark...");
+  log(`starting a private Conductor (SQLite, empty database) for the benchmark${serversStarted ? ` (server ${serversStarted + 1})` : ""}...`);
   const r = await startLocalServer({ stateDir: serverDir, port: 0, jar: process.env.IDFLOW_CONDUCTOR_JAR });
+  serversStarted++;
   url = r.state.url;
   serverPid = r.state.pid;
+  client = new ConductorClient({ serverUrl: url });
 }
-const client = new ConductorClient({ serverUrl: url });
+
+async function stopServer(): Promise<void> {
+  client?.close();
+  if (!serverDir) return;
+  const dir = serverDir;
+  serverDir = undefined;
+  await stopLocalServer({ stateDir: dir }).catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (url) client = new ConductorClient({ serverUrl: url });
+else await newServer();
 const serverVersion = (await client.serverVersion()) ?? "unknown";
 const load = os.loadavg();
 log(
@@ -148,19 +177,29 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     log(`${sig}: stopping the contender and the server...`);
     void (async () => {
       await current?.stop().catch(() => {});
-      if (serverDir) await stopLocalServer({ stateDir: serverDir }).catch(() => {});
+      await stopServer();
       process.exit(130);
     })();
   });
 }
 
 try {
-  if (!quick && serverWarmN > 0 && ready.some((c) => c.id === "loop-post")) {
-    // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first.
+  // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first, with
+  // the plain loop (it needs nothing installed), whether or not it is among the contenders.
+  const warmer = CONTENDERS.find((c) => c.id === "loop-post")!;
+  const warm = async () => {
+    if (quick || serverWarmN <= 0) return;
     log(`warming the server (${serverWarmN} tasks, not recorded)...`);
-    await session(ready.find((c) => c.id === "loop-post")!, 10, { drain: serverWarmN, trickle: 0 }, "server warm-up");
-  }
+    await session(warmer, 10, { drain: serverWarmN, trickle: 0 }, "server warm-up");
+  };
+  // A new server (empty database) for each run, and for the long run; the first is already up.
+  const fresh = !givenUrl && freshServer === "each-run";
+  await warm();
   for (let run = 1; run <= runs; run++) {
+    if (fresh && run > 1) {
+      await newServer();
+      await warm();
+    }
     for (const concurrency of levels) {
       // Every other run goes through the contenders backwards, so a server that still warms up
       // (or a load that changes) does not always favour the same ones.
@@ -169,6 +208,10 @@ try {
     }
   }
   if (longN > 0) {
+    if (fresh && runs > 0) {
+      await newServer();
+      await warm();
+    }
     for (const c of ready) {
       if (c.maxTasks !== undefined && c.maxTasks < longN) {
         log(`long run: ${c.id} skipped (at most ${c.maxTasks} tasks per drain)`);
@@ -178,11 +221,7 @@ try {
     }
   }
 } finally {
-  client.close();
-  if (serverDir) {
-    await stopLocalServer({ stateDir: serverDir }).catch(() => {});
-    rmSync(serverDir, { recursive: true, force: true });
-  }
+  await stopServer();
 }
 
 const table = markdown(cells);
@@ -206,6 +245,9 @@ const result = {
     trickleEveryMs: TRICKLE_EVERY_MS,
     longN,
     warmN,
+    serverWarmN: quick ? 0 : serverWarmN,
+    freshServer: givenUrl ? "given server (CONDUCTOR_SERVER_URL)" : freshServer,
+    serversStarted,
     pollIntervalMs: POLL_INTERVAL_MS,
     pollTimeoutMs: POLL_TIMEOUT_MS,
     batch: "the free slots (concurrency - in flight)",
