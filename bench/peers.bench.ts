@@ -13,8 +13,10 @@
  *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
- *   --server-warmup N       tasks run through the server first, not recorded (default 3000: with 1000 the
- *                           first contender of a run still met a JVM spending twice the CPU per task)
+ *   --server-warmup N       tasks run through the server first, half by each plain loop, not recorded (default
+ *                           6000: with 1000 the first contender of a run met a JVM spending twice the CPU per task);
+ *                           then, before each concurrency level of a run, an unrecorded lead-in drain by loop-v2
+ *                           (0 = neither)
  *   --fresh-server each-run|once   each-run (default): every run (and the long run) gets a new private
  *                           server with an empty database, warmed as above; once: one server for all. The
  *                           server slows as its tables grow (up to 2x over the ~60,000 workflows of a full
@@ -67,7 +69,7 @@ const drainN = num(flags.n, quick ? 60 : 2000, "n");
 const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
-const serverWarmN = num(flags["server-warmup"], 3000, "server-warmup");
+const serverWarmN = num(flags["server-warmup"], 6000, "server-warmup");
 const freshServer = flags["fresh-server"] ?? "each-run";
 if (freshServer !== "each-run" && freshServer !== "once") {
   log(`--fresh-server ${freshServer}: use each-run or once`);
@@ -184,13 +186,15 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 try {
-  // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first, with
-  // the plain loop (it needs nothing installed), whether or not it is among the contenders.
-  const warmer = CONTENDERS.find((c) => c.id === "loop-post")!;
+  // A fresh JVM is slow for its first thousands of requests (JIT): warm the server first with
+  // both plain loops (they need nothing installed), whether or not they are contenders, so both
+  // ways of reporting a result are compiled: with batch polls + POST alone, the first update-v2
+  // contender on a new server met 2x the server CPU per task of the last.
+  const warmers = ["loop-post", "loop-v2"].map((id) => CONTENDERS.find((c) => c.id === id)!);
   const warm = async () => {
     if (quick || serverWarmN <= 0) return;
     log(`warming the server (${serverWarmN} tasks, not recorded)...`);
-    await session(warmer, 10, { drain: serverWarmN, trickle: 0 }, "server warm-up");
+    for (const w of warmers) await session(w, 10, { drain: Math.ceil(serverWarmN / warmers.length), trickle: 0 }, "server warm-up");
   };
   // A new server (empty database) for each run, and for the long run; the first is already up.
   const fresh = !givenUrl && freshServer === "each-run";
@@ -204,6 +208,9 @@ try {
       // Every other run goes through the contenders backwards, so a server that still warms up
       // (or a load that changes) does not always favour the same ones.
       const order = run % 2 === 1 ? ready : [...ready].reverse();
+      // An unrecorded lead-in at this concurrency: on a new server, whoever went first still met
+      // about 15% more server time per task than the next (2026-12-03), the JIT still compiling.
+      if (!quick && serverWarmN > 0) await session(warmers[1], concurrency, { drain: Math.min(drainN, 1000), trickle: 0 }, `run ${run} lead-in`);
       for (const c of order) await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`);
     }
   }
