@@ -40,7 +40,7 @@ import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import { CONTENDERS, type Contender, type WorkerSpec } from "./peers/contenders.ts";
 import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
 import { defineNoop, drain, startAndWarm, trickle, type WorkerProcess } from "./peers/measure.ts";
-import { markdown, type Cell } from "./peers/report.ts";
+import { headToHead, markdown, type Cell } from "./peers/report.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (line: string) => process.stderr.write(`[peers] ${line}\n`);
@@ -145,7 +145,13 @@ const failures: string[] = [];
 let seq = 0;
 
 /** One contender at one concurrency on a fresh task name: a drain (which starts the worker), then a trickle on the same worker. */
-async function session(c: Contender, concurrency: number, shapes: { drain: number; trickle: number; shape?: "drain" | "long" }, label: string): Promise<void> {
+async function session(
+  c: Contender,
+  concurrency: number,
+  shapes: { drain: number; trickle: number; shape?: "drain" | "long" },
+  label: string,
+  run?: number,
+): Promise<void> {
   const taskName = `bp_${stamp}_${seq++}_${c.id.replace(/-/g, "_")}_${concurrency}`;
   const wf = await defineNoop(client, taskName);
   const spec: WorkerSpec = { serverUrl: url!, taskName, concurrency, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS };
@@ -154,7 +160,11 @@ async function session(c: Contender, concurrency: number, shapes: { drain: numbe
     if (shapes.drain > 0) {
       const d = await drain(client, c, spec, wf, shapes.drain, serverPid);
       w = current = d.worker;
-      if (shapes.shape) cell(shapes.shape, concurrency, c.id).runs.push({ ...d.figures });
+      if (shapes.shape) {
+        const into = cell(shapes.shape, concurrency, c.id);
+        into.runs.push({ ...d.figures });
+        if (run !== undefined) (into.runIds ??= []).push(run);
+      }
       log(`${label} c=${concurrency} ${c.id} ${shapes.shape ?? "warm-up"}: ${JSON.stringify(d.figures)}`);
     } else w = current = await startAndWarm(client, c, spec, wf, warmN);
     if (shapes.trickle > 0) {
@@ -211,7 +221,8 @@ try {
       // An unrecorded lead-in at this concurrency: on a new server, whoever went first still met
       // about 15% more server time per task than the next (2026-12-03), the JIT still compiling.
       if (!quick && serverWarmN > 0) await session(warmers[1], concurrency, { drain: Math.min(drainN, 1000), trickle: 0 }, `run ${run} lead-in`);
-      for (const c of order) await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`);
+      for (const c of order)
+        await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`, run);
     }
   }
   if (longN > 0) {
@@ -231,7 +242,7 @@ try {
   await stopServer();
 }
 
-const table = markdown(cells);
+const table = markdown(cells) + headToHead(cells);
 const result = {
   date: new Date().toISOString(),
   command: `npm run bench -- peers ${process.argv.slice(2).join(" ")}`.trim(),

@@ -205,5 +205,17 @@ export const CONTENDERS: Contender[] = [
     prepare: () => undefined,
     start: (s) => run(process.execPath, [path.join(workers, "loop-worker.mjs")], { ...benchEnv(s), BENCH_PROTOCOL: "v2" }),
   },
+  {
+    id: "loop-v2-durable",
+    describe:
+      "loop-v2 plus, in their simplest form, the two things idflow does per task that it does not: each result appended to a journal file before it is sent (done marks after), and the task run in an AsyncLocalStorage context",
+    prepare: () => undefined,
+    start: (s) =>
+      run(process.execPath, [path.join(workers, "loop-worker.mjs")], {
+        ...benchEnv(s),
+        BENCH_PROTOCOL: "v2",
+        BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")),
+      }),
+  },
   ...other,
 ];

@@ -5,6 +5,8 @@ export interface Cell {
   concurrency: number;
   contender: string;
   runs: Array<Record<string, number>>;
+  /** Which run of the bench each entry of `runs` comes from (1-based), to pair contenders run by run. */
+  runIds?: number[];
 }
 
 export function median(xs: number[]): number {
@@ -66,4 +68,42 @@ export function markdown(cells: Cell[]): string {
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+/** Figures compared run by run, and which way is better for idflow. */
+const HEAD_TO_HEAD: Array<[string, string, "higher" | "lower"]> = [
+  ["tasksPerSecond", "tasks/s", "higher"],
+  ["steadyCpuMsPerTask", "CPU ms/task, 2nd half", "lower"],
+];
+
+/**
+ * Drains head to head, run by run: each contender's figure over idflow's in the same run (the
+ * same server, minutes apart), the median of those ratios, and in how many runs idflow was
+ * better. Between runs a cell's figures spread more than between contenders within one run.
+ */
+export function headToHead(cells: Cell[]): string {
+  const drains = cells.filter((c) => c.shape === "drain" && c.runs.length > 0 && c.runIds);
+  const out: string[] = [];
+  for (const c of drains) {
+    if (c.contender === "idflow") continue;
+    const base = drains.find((x) => x.concurrency === c.concurrency && x.contender === "idflow");
+    if (!base?.runIds || !c.runIds) continue;
+    const figs = HEAD_TO_HEAD.map(([k, , better]) => {
+      const ratios: number[] = [];
+      let wins = 0;
+      c.runIds!.forEach((run, i) => {
+        const j = base.runIds!.indexOf(run);
+        const v = c.runs[i][k];
+        const b = j >= 0 ? base.runs[j][k] : NaN;
+        if (!Number.isFinite(v) || !Number.isFinite(b) || b === 0) return;
+        ratios.push(v / b);
+        if (better === "higher" ? b > v : b < v) wins++;
+      });
+      return ratios.length ? `${median(ratios).toFixed(2)}× (idflow better in ${wins}/${ratios.length})` : "-";
+    });
+    out.push(`| ${c.concurrency} | ${c.contender} | ${figs.join(" | ")} |`);
+  }
+  if (out.length === 0) return "";
+  const head = `| concurrency | contender | ${HEAD_TO_HEAD.map(([, label]) => `${label}, ratio to idflow in the same run`).join(" | ")} |`;
+  return `\n### drain, run by run\n\n${head}\n|---|---|${HEAD_TO_HEAD.map(() => "---").join("|")}|\n${out.join("\n")}\n`;
 }

@@ -5,7 +5,14 @@
 //         hands back the slot's next task (chaining) until it answers 204.
 // While tasks flow it polls with a 0 ms server wait; after an empty poll it long-polls for one
 // task (BENCH_POLL_TIMEOUT_MS) and sleeps BENCH_POLL_INTERVAL_MS. Stops on SIGTERM.
+// BENCH_DURABLE_DIR=<dir> adds the two things idflow does per task that the plain loop does not,
+// in their simplest form: each result is appended to a journal file there (one write, with the
+// done marks of answered results riding along) before it is sent, and the no-op runs inside an
+// AsyncLocalStorage context (which turns on Node's promise hooks for the whole process).
+import { AsyncLocalStorage } from "node:async_hooks";
+import { openSync, writeSync } from "node:fs";
 import http from "node:http";
+import path from "node:path";
 
 const base = new URL(`${process.env.CONDUCTOR_SERVER_URL.replace(/\/+$/, "").replace(/\/api$/, "")}/api/`);
 const taskType = process.env.BENCH_TASK_NAME;
@@ -15,6 +22,11 @@ const pollTimeoutMs = Number(process.env.BENCH_POLL_TIMEOUT_MS ?? 100);
 const protocol = process.env.BENCH_PROTOCOL ?? "post";
 const workerId = `loop-${protocol}-${process.pid}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency + 2 });
+const durableDir = process.env.BENCH_DURABLE_DIR;
+const journal = durableDir ? openSync(path.join(durableDir, "journal.jsonl"), "a") : undefined;
+const context = durableDir ? new AsyncLocalStorage() : undefined;
+let doneMarks = "";
+const noop = () => ({});
 
 function request(method, path, body) {
   return new Promise((resolve, reject) => {
@@ -60,7 +72,13 @@ async function runSlot(task) {
   inFlight++;
   try {
     while (task) {
-      const result = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId, status: "COMPLETED", outputData: {} };
+      const current = task;
+      const outputData = context ? await context.run(current, () => Promise.resolve().then(() => noop(current.inputData))) : {};
+      const result = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId, status: "COMPLETED", outputData };
+      if (journal !== undefined) {
+        writeSync(journal, `${doneMarks}${JSON.stringify({ p: result.taskId, r: result })}\n`);
+        doneMarks = "";
+      }
       if (protocol === "v2" && !stopping) {
         const r = await send("tasks/update-v2", result);
         task = r.status === 200 && r.text ? JSON.parse(r.text) : undefined;
@@ -68,6 +86,7 @@ async function runSlot(task) {
         await send("tasks", result);
         task = undefined;
       }
+      if (journal !== undefined) doneMarks += `{"d":"${result.taskId}"}\n`;
     }
   } catch (err) {
     console.error(String(err));
