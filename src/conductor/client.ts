@@ -23,11 +23,28 @@ export interface ClientOptions {
   maxSockets?: number;
 }
 
+/**
+ * What ends a request early: an AbortSignal, or anything with the few members of one a request
+ * uses. The runtime's request timers (src/runtime/stall.ts) are one themselves, so the per-task
+ * update needs no AbortController, no EventTarget and no closure of its own (docs/performance.md).
+ */
+export interface RequestSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: AbortListener, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: AbortListener): void;
+}
+
+/** An abort listener object (EventTarget's `handleEvent` form): the request's own handler, no closure per request. */
+export interface AbortListener {
+  handleEvent(): void;
+}
+
 interface RequestOptions {
   params?: Record<string, unknown>;
   data?: unknown;
   timeoutMs?: number;
-  signal?: AbortSignal;
+  signal?: RequestSignal;
   headers?: Record<string, string>;
   /** Statuses that are not errors (besides 2xx). */
   accept?: number[];
@@ -40,7 +57,7 @@ export interface PollOptions {
   count?: number;
   /** Long-poll time on the server in ms (Conductor refuses over 5000). */
   timeoutMs?: number;
-  signal?: AbortSignal;
+  signal?: RequestSignal;
   /** Client-side timeout of the request in ms (default: the long poll + 10 s; 0 = none, the caller's signal ends it). */
   requestTimeoutMs?: number;
 }
@@ -267,7 +284,7 @@ export class ConductorClient {
   }
 
   /** POST /tasks: report a result. */
-  async updateTask(result: TaskResult, signal?: AbortSignal): Promise<void> {
+  async updateTask(result: TaskResult, signal?: RequestSignal): Promise<void> {
     await this.request("POST", "/api/tasks", { data: result, signal });
   }
 
@@ -275,7 +292,7 @@ export class ConductorClient {
    * POST /tasks/update-v2: report a result and get the next task of the same type for this
    * worker (undefined when none). Throws UpdateV2Unsupported on servers without it.
    */
-  async updateTaskV2(result: TaskResult, signal?: AbortSignal, requestTimeoutMs?: number): Promise<Task | undefined> {
+  async updateTaskV2(result: TaskResult, signal?: RequestSignal, requestTimeoutMs?: number): Promise<Task | undefined> {
     try {
       const next = await this.request<Task>("POST", "/api/tasks/update-v2", { data: result, signal, timeoutMs: requestTimeoutMs });
       return next && typeof next === "object" && next.taskId ? next : undefined;
@@ -372,7 +389,7 @@ export class ConductorClient {
     pathAndQuery: string,
     data: string | undefined,
     timeoutMs: number,
-    signal?: AbortSignal,
+    signal?: RequestSignal,
     token?: string,
     extra?: Record<string, string>,
   ): Promise<RawAnswer> {
@@ -394,7 +411,7 @@ export class ConductorClient {
     return this.tokens!.token(force);
   }
 
-  private networkError(call: string, err: unknown, signal?: AbortSignal): ConductorError {
+  private networkError(call: string, err: unknown, signal?: RequestSignal): ConductorError {
     if (err instanceof ConductorError) return err;
     if (signal?.aborted) return new ConductorError({ call, code: "ABORTED", message: `${call} was cancelled` });
     const e = err as { code?: string; message?: string };
@@ -466,7 +483,7 @@ const enc = encodeURIComponent;
  * undici's request() wraps the same callbacks in an async resource, a Readable stream and a
  * parsed header object per call, none of which a Conductor call needs (docs/performance.md).
  */
-class Answer implements Dispatcher.DispatchHandlers {
+class Answer implements Dispatcher.DispatchHandlers, AbortListener {
   private status = 0;
   private chunks: Buffer[] = [];
   private abort?: (err: Error) => void;
@@ -474,14 +491,16 @@ class Answer implements Dispatcher.DispatchHandlers {
   constructor(
     private readonly resolve: (a: RawAnswer) => void,
     private readonly reject: (err: unknown) => void,
-    private readonly signal?: AbortSignal,
+    private readonly signal?: RequestSignal,
   ) {
-    if (signal && !signal.aborted) signal.addEventListener("abort", this.onAbort, { once: true });
+    // The answer itself listens (handleEvent): no closure per request.
+    if (signal && !signal.aborted) signal.addEventListener("abort", this, { once: true });
   }
 
-  private readonly onAbort = (): void => {
+  /** The signal aborted: end the request. */
+  handleEvent(): void {
     this.abort?.(this.signal?.reason instanceof Error ? this.signal.reason : new Error("aborted"));
-  };
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.signal?.aborted) abort(this.signal.reason instanceof Error ? this.signal.reason : new Error("aborted"));
@@ -499,13 +518,13 @@ class Answer implements Dispatcher.DispatchHandlers {
   }
 
   onComplete(): void {
-    this.signal?.removeEventListener("abort", this.onAbort);
+    this.signal?.removeEventListener("abort", this);
     const c = this.chunks;
     this.resolve({ status: this.status, text: c.length === 0 ? "" : c.length === 1 ? c[0].toString("utf8") : Buffer.concat(c).toString("utf8") });
   }
 
   onError(err: Error): void {
-    this.signal?.removeEventListener("abort", this.onAbort);
+    this.signal?.removeEventListener("abort", this);
     this.reject(err);
   }
 }

@@ -257,7 +257,7 @@ export class Poller {
           domain: settings.domain,
           count,
           timeoutMs,
-          signal: requestTimeout.signal,
+          signal: requestTimeout,
           requestTimeoutMs: 0,
         });
       } catch (err) {

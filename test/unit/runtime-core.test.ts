@@ -318,6 +318,21 @@ describe("delivery under faults", () => {
     assert.equal(await delivery.close(500), 0);
   });
 
+  it("close() ends the updates the server holds (update-v2 and POST): within the window, with the results left in the spool", async () => {
+    const { make, d } = await setup(() => "hang");
+    const delivery = make();
+    const v2 = delivery.deliver(result(1), true);
+    const post = delivery.deliver(result(2), false);
+    await until(() => d.seen.length === 2, 5000, "both updates to reach the double");
+    assert.deepEqual(d.seen.map((s) => s.url.replace(/^.*\/api\//, "")).sort(), ["tasks", "tasks/update-v2"]);
+    const started = performance.now();
+    assert.equal(await delivery.close(200), 2, "the unanswered results stay spooled");
+    assert.ok(performance.now() - started < 5000, "close() did not wait for the requests' own timeouts");
+    assert.equal(await v2, undefined, "no next task from an aborted update");
+    assert.equal(await post, undefined);
+    d.kill();
+  });
+
   it("beyond maxInMemory results wait in the spool only; what is left at close stays there; the next run delivers it first", async () => {
     let down = true;
     const { make, d } = await setup((_req, body) => (down ? { status: 500 } : { status: 200, body: JSON.parse(body).taskId }), { maxInMemory: 3 });
