@@ -201,6 +201,7 @@ try {
   // ways of reporting a result are compiled: with batch polls + POST alone, the first update-v2
   // contender on a new server met 2x the server CPU per task of the last.
   const warmers = ["loop-post", "loop-v2"].map((id) => CONTENDERS.find((c) => c.id === id)!);
+  const leadIn = warmers[1];
   const warm = async () => {
     if (quick || serverWarmN <= 0) return;
     log(`warming the server (${serverWarmN} tasks, not recorded)...`);
@@ -220,7 +221,7 @@ try {
       const order = run % 2 === 1 ? ready : [...ready].reverse();
       // An unrecorded lead-in at this concurrency: on a new server, whoever went first still met
       // about 15% more server time per task than the next (2026-12-03), the JIT still compiling.
-      if (!quick && serverWarmN > 0) await session(warmers[1], concurrency, { drain: Math.min(drainN, 1000), trickle: 0 }, `run ${run} lead-in`);
+      if (!quick && serverWarmN > 0) await session(leadIn, concurrency, { drain: Math.min(drainN, 1000), trickle: 0 }, `run ${run} lead-in`);
       for (const c of order)
         await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`, run);
     }

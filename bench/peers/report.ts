@@ -87,7 +87,7 @@ export function headToHead(cells: Cell[]): string {
   for (const c of drains) {
     if (c.contender === "idflow") continue;
     const base = drains.find((x) => x.concurrency === c.concurrency && x.contender === "idflow");
-    if (!base?.runIds || !c.runIds) continue;
+    if (!base) continue;
     const figs = HEAD_TO_HEAD.map(([k, , better]) => {
       const ratios: number[] = [];
       let wins = 0;

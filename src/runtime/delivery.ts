@@ -35,7 +35,7 @@ import { writeDeadLetter } from "./dead-letter.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 import { ResultJournal, type JournalRecord, type SpoolEntry, type SpoolSync } from "./spool.ts";
-import { stallAwareTimeout, type StallAwareTimeout } from "./stall.ts";
+import { stallAwareTimeout, TimerGroup } from "./stall.ts";
 
 /** How long an update-v2 may take before it is abandoned and retried (ms of running time). */
 const UPDATE_TIMEOUT_MS = 30_000;
@@ -110,20 +110,18 @@ export class ResultDelivery {
   private v2: boolean;
   private draining?: Promise<void>;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** update-v2 timeouts under way: closing ends them (a set entry per request, not a listener). */
+  private readonly updateTimers = new TimerGroup();
   /**
    * Aborts every update under way on close: POST updates and backoff sleeps listen on it (many at
-   * once, so no listener limit); update-v2 timers are ended through updateTimers.
+   * once, so no listener limit); update-v2 timers through updateTimers.
    */
   private readonly closing = (() => {
     const c = new AbortController();
     setMaxListeners(0, c.signal);
-    c.signal.addEventListener("abort", () => {
-      for (const t of this.updateTimers) t.abort(c.signal.reason);
-    });
+    c.signal.addEventListener("abort", () => this.updateTimers.abort(c.signal.reason));
     return c;
   })();
-  /** update-v2 timeouts under way: closing ends them (one listener on the closing signal, not one per request). */
-  private readonly updateTimers = new Set<StallAwareTimeout>();
   private lastBacklogLog = 0;
   private paused = false;
   private resumeWaiters: Array<() => void> = [];
@@ -319,7 +317,7 @@ export class ResultDelivery {
     }
     const r = entry.result;
     // update-v2's answer may hold the next task: its timeout must not fire just because the process was stopped (stall.ts).
-    const timeout = wantNext && this.v2 ? this.updateTimeout() : undefined;
+    const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS, undefined, this.updateTimers) : undefined;
     const started = performance.now();
     try {
       let next: Task | undefined;
@@ -389,19 +387,8 @@ export class ResultDelivery {
       this.finish(rec);
       return { kind: "drop" };
     } finally {
-      if (timeout) {
-        timeout.clear();
-        this.updateTimers.delete(timeout);
-      }
+      timeout?.clear();
     }
-  }
-
-  /** An update-v2's timeout, ended by close() like the request it bounds. */
-  private updateTimeout(): StallAwareTimeout {
-    const t = stallAwareTimeout(UPDATE_TIMEOUT_MS);
-    if (this.closing.signal.aborted) t.abort(this.closing.signal.reason);
-    else this.updateTimers.add(t);
-    return t;
   }
 
   private deadLetter(r: TaskResult, err: ConductorError): void {
