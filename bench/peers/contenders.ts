@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { packageEnv, packIdflow, type PackedIdflow } from "./package.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -108,20 +109,38 @@ function idflowFlags(spec: WorkerSpec): string[] {
   ];
 }
 
-/** idflow with its own spool folder, as its own process. */
-function runIdflow(spec: WorkerSpec, args: string[], extra: NodeJS.ProcessEnv = {}): ChildProcess {
-  return run(process.execPath, args, { ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
+/**
+ * The packed package of a checkout (this one unless given), made by its contender's prepare():
+ * idflow runs as users install it (package.ts).
+ */
+function packageOf(checkout = repo): PackedIdflow {
+  const p = packIdflow(checkout, () => {});
+  if (typeof p === "string") throw new Error(p);
+  return p;
 }
 
-function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, bin = cliBin): ChildProcess {
-  return runIdflow(spec, [bin, "worker", "start", "--root", path.join(here, "idflow-project"), "--worker", spec.taskName, ...idflowFlags(spec)], extra);
+/** prepare() of every idflow contender: pack the checkout (once), or say why it cannot be. */
+function preparePackage(checkout = repo): (log: (line: string) => void) => string | undefined {
+  return (log) => {
+    const p = packIdflow(checkout, log);
+    return typeof p === "string" ? p : undefined;
+  };
+}
+
+/** idflow with its own spool folder, as its own process, from its packed package, in the package's scratch project. */
+function runIdflow(spec: WorkerSpec, pkg: PackedIdflow, args: string[], extra: NodeJS.ProcessEnv = {}): ChildProcess {
+  const env = packageEnv({ ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
+  return run(process.execPath, [pkg.bin, ...args], env, pkg.root);
+}
+
+function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, pkg = packageOf()): ChildProcess {
+  return runIdflow(spec, pkg, ["worker", "start", "--root", pkg.root, "--worker", spec.taskName, ...idflowFlags(spec)], extra);
 }
 
 /** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
   const program = path.join(repo, "bench/exec", persistent ? "noop_lines.py" : "noop.py");
   const args = [
-    cliBin,
     "worker",
     "exec",
     spec.taskName,
@@ -133,7 +152,7 @@ function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
     "python3",
     program,
   ];
-  return runIdflow(spec, args);
+  return runIdflow(spec, packageOf(), args);
 }
 
 /** Listed only when BENCH_IDFLOW_OTHER is set (a default run must not skip it as missing). */
@@ -141,12 +160,9 @@ const other: Contender[] = otherRoot
   ? [
       {
         id: "idflow-other",
-        describe: `idflow worker start from another checkout (${otherRoot}), same project`,
-        prepare: () =>
-          existsSync(path.join(otherRoot, "cli/bin.js")) && existsSync(path.join(otherRoot, "node_modules"))
-            ? undefined
-            : `BENCH_IDFLOW_OTHER=${otherRoot} has no cli/bin.js or no node_modules (run npm ci there)`,
-        start: (s) => idflowStart(s, {}, path.join(otherRoot, "cli/bin.js")),
+        describe: `idflow worker start from another checkout (${otherRoot}), packed the same way, same task`,
+        prepare: preparePackage(otherRoot),
+        start: (s) => idflowStart(s, {}, packageOf(otherRoot)),
       },
     ]
   : [];
@@ -154,14 +170,14 @@ const other: Contender[] = otherRoot
 export const CONTENDERS: Contender[] = [
   {
     id: "idflow",
-    describe: "idflow worker start (TypeScript no-op task)",
-    prepare: () => undefined,
+    describe: "idflow worker start from the packed package, as users install it (TypeScript no-op task)",
+    prepare: preparePackage(),
     start: (s) => idflowStart(s),
   },
   {
     id: "idflow-v2",
     describe: "idflow worker start pinned to update-v2 chaining (IDFLOW_RESULT_PROTOCOL=update-v2), the protocol before the adaptive choice",
-    prepare: () => undefined,
+    prepare: preparePackage(),
     start: (s) => idflowStart(s, { IDFLOW_RESULT_PROTOCOL: "update-v2" }),
   },
   {
@@ -184,13 +200,13 @@ export const CONTENDERS: Contender[] = [
     describe: "idflow worker exec, one Python process per task",
     // A Python start per task (tens of ms of CPU): 300 tasks tell its pace; 2,000 would take minutes.
     maxTasks: 300,
-    prepare: execAvailable,
+    prepare: (log) => preparePackage()(log) ?? execAvailable(),
     start: (s) => idflowExec(s, false),
   },
   {
     id: "exec-persistent",
     describe: "idflow worker exec --persistent, one Python process per slot",
-    prepare: execAvailable,
+    prepare: (log) => preparePackage()(log) ?? execAvailable(),
     start: (s) => idflowExec(s, true),
   },
   {
