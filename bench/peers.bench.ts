@@ -21,10 +21,14 @@
  *                           server with an empty database, warmed as above; once: one server for all. The
  *                           server slows as its tables grow (up to 2x over the ~60,000 workflows of a full
  *                           run on one server), which spread a cell's runs and leaned on the order
+ *   --warm-worker N         each recorded drain's worker first runs N tasks (its JIT warm, as in a worker that has
+ *                           been up a while), is stopped (SIGSTOP) while the queue fills, and continued to drain it
+ *                           (default 0: a new process drains, its start-up compilation inside the window)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
- * BENCH_CPU_PROF=<dir> makes every Node contender write a V8 CPU profile there (--cpu-prof).
+ * BENCH_CPU_PROF=<dir> makes every Node contender write a V8 CPU profile there (--cpu-prof), sampled
+ * every BENCH_CPU_PROF_INTERVAL µs if set (V8's default: 1000).
  * BENCH_IDFLOW_OTHER=<root of another idflow checkout> adds the contender `idflow-other`: the
  * same worker run from that checkout (e.g. main before a change), for before/after figures.
  * CONDUCTOR_SERVER_URL uses that server; otherwise a private one is started
@@ -57,6 +61,7 @@ const { values: flags } = parseArgs({
     "require-all": { type: "boolean", default: false },
     "server-warmup": { type: "string" },
     "fresh-server": { type: "string" },
+    "warm-worker": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -69,6 +74,7 @@ const drainN = num(flags.n, quick ? 60 : 2000, "n");
 const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
+const warmWorkerN = num(flags["warm-worker"], 0, "warm-worker");
 const serverWarmN = num(flags["server-warmup"], 6000, "server-warmup");
 const freshServer = flags["fresh-server"] ?? "each-run";
 if (freshServer !== "each-run" && freshServer !== "once") {
@@ -131,7 +137,7 @@ else await newServer();
 const serverVersion = (await client.serverVersion()) ?? "unknown";
 const load = os.loadavg();
 log(
-  `Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}, trickle ${trickleN}, long ${longN}`,
+  `Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}${warmWorkerN ? ` (each by a worker warmed with ${warmWorkerN} tasks)` : ""}, trickle ${trickleN}, long ${longN}`,
 );
 
 const stamp = Date.now().toString(36);
@@ -158,7 +164,8 @@ async function session(
   let w: WorkerProcess | undefined;
   try {
     if (shapes.drain > 0) {
-      const d = await drain(client, c, spec, wf, shapes.drain, serverPid);
+      // Recorded drains may start from a warm worker (--warm-worker); the server's warm-up and lead-ins never do.
+      const d = await drain(client, c, spec, wf, shapes.drain, serverPid, shapes.shape ? warmWorkerN : 0);
       w = current = d.worker;
       if (shapes.shape) {
         const into = cell(shapes.shape, concurrency, c.id);
@@ -264,6 +271,7 @@ const result = {
     trickleEveryMs: TRICKLE_EVERY_MS,
     longN,
     warmN,
+    warmWorkerN,
     serverWarmN: quick ? 0 : serverWarmN,
     freshServer: givenUrl ? "given server (CONDUCTOR_SERVER_URL)" : freshServer,
     serversStarted,

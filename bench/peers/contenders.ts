@@ -51,9 +51,12 @@ function benchEnv(spec: WorkerSpec): NodeJS.ProcessEnv {
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = repo): ChildProcess {
-  // BENCH_CPU_PROF=<dir>: every Node contender writes a V8 CPU profile there when it exits.
+  // BENCH_CPU_PROF=<dir>: every Node contender writes a V8 CPU profile there when it exits
+  // (sampled every BENCH_CPU_PROF_INTERVAL µs, V8's default 1000 otherwise).
   const prof = process.env.BENCH_CPU_PROF;
-  if (prof && cmd === process.execPath) args = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`, ...args];
+  const every = process.env.BENCH_CPU_PROF_INTERVAL;
+  if (prof && cmd === process.execPath)
+    args = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`, ...(every ? [`--cpu-prof-interval=${every}`] : []), ...args];
   // stdout is ignored (no contender needs it); stderr is kept for the error report.
   return spawn(cmd, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
 }

@@ -38,6 +38,8 @@ export interface TrickleFigures {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** After SIGSTOP, how long past the poll timeout the server gets to answer every poll under way (SQLite's poll holds ~100 ms more). */
+const POLLS_ANSWERED_MARGIN_MS = 2000;
 
 /** Run `fn` over `items` with at most `width` at once. */
 async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -162,8 +164,19 @@ export class WorkerProcess {
   assertAlive(): void {
     if (this.exited !== undefined) throw new Error(`${this.contender.id} exited (${this.exited}) early:\n${this.stderr}`);
   }
+  /** SIGSTOP (or SIGCONT) every process of the worker's tree: a stopped worker takes no task and spends no CPU. */
+  signalTree(sig: "SIGSTOP" | "SIGCONT"): void {
+    for (const { pid } of treeStats(this.child.pid!)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  }
   async stop(): Promise<void> {
     this.rss.stop();
+    this.signalTree("SIGCONT"); // a stopped process would not act on SIGTERM
     if (this.exited !== undefined) return;
     const pids = treeStats(this.child.pid!).map((s) => s.pid);
     const gone = new Promise<void>((r) => this.child.once("exit", () => r()));
@@ -211,8 +224,14 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
  * Queue `n` workflows with no worker running, then start the worker and time how fast it empties
  * the queue: from the first task's startTime to the last task's endTime (Conductor's clock), CPU
  * over the same window (so the worker's start-up is left out). Returns the worker, still running.
- * (Stopping a running worker with SIGSTOP instead would freeze a poll under way: its tasks, handed
- * out by the server, could outlive the client's request timeout and be dropped on SIGCONT.)
+ *
+ * With `warmTasks` the worker is started first and runs that many tasks (so its JIT has compiled
+ * its per-task path, as in a worker that has been up a while), then is stopped (SIGSTOP, its whole
+ * tree) while the queue fills, and continued (SIGCONT) to drain it. The queue is filled only
+ * after every poll the worker had under way has been answered: the server answers a poll within
+ * its timeout (spec.pollTimeoutMs), empty as nothing is queued yet, so no task is handed to a
+ * stopped worker. Without that wait a poll answered during the queueing would hand tasks to a
+ * frozen process, which could outlive its client's request timeout and be lost on SIGCONT.
  */
 export async function drain(
   client: ConductorClient,
@@ -221,11 +240,25 @@ export async function drain(
   wf: string,
   n: number,
   serverPid?: number,
+  warmTasks = 0,
 ): Promise<{ figures: DrainFigures; worker: WorkerProcess }> {
-  const ids = await startWorkflows(client, wf, n, 8);
-  const w = new WorkerProcess(contender, spec);
+  let warm: WorkerProcess | undefined;
+  if (warmTasks > 0) {
+    warm = await startAndWarm(client, contender, spec, wf, warmTasks);
+    warm.signalTree("SIGSTOP");
+    await sleep(spec.pollTimeoutMs + POLLS_ANSWERED_MARGIN_MS);
+  }
+  let ids: string[];
+  try {
+    ids = await startWorkflows(client, wf, n, 8);
+  } catch (err) {
+    await warm?.stop();
+    throw err;
+  }
+  const w = warm ?? new WorkerProcess(contender, spec);
   const trace = new CpuTrace(w.child.pid!, serverPid);
   trace.sample();
+  if (warm) warm.signalTree("SIGCONT");
   try {
     await waitQueueEmpty(client, spec.taskName, 30 * 60_000, w);
     const tasks = await finishedTasks(client, ids, 120_000);
