@@ -236,5 +236,17 @@ export const CONTENDERS: Contender[] = [
         BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")),
       }),
   },
+  {
+    id: "loop-post-durable",
+    describe:
+      "loop-post plus the same two things as loop-v2-durable: a journal line written before each result is sent, and the task run in an AsyncLocalStorage context",
+    prepare: () => undefined,
+    start: (s) =>
+      run(process.execPath, [path.join(workers, "loop-worker.mjs")], {
+        ...benchEnv(s),
+        BENCH_PROTOCOL: "post",
+        BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")),
+      }),
+  },
   ...other,
 ];

@@ -24,15 +24,7 @@ const EXEC_CONTENDERS = ["exec-per-task", "exec-persistent"];
 describe("bench peers --quick (real Conductor)", () => {
   it("runs every contender end to end and records each figure", async () => {
     const out = path.join(tmp, "peers.json");
-    let log = "";
-    const child = spawn("npm", ["run", "bench", "--", "peers", "--quick", "--out", out], {
-      cwd: repo,
-      env: { ...process.env, CONDUCTOR_SERVER_URL: testServerUrl() },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.on("data", (d) => (log += d));
-    child.stderr!.on("data", (d) => (log += d));
-    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    const { code, log } = await bench(["--out", out]);
     assert.equal(code, 0, `the quick benchmark failed:\n${log.slice(-6000)}`);
 
     const result = JSON.parse(readFileSync(out, "utf8"));
@@ -61,4 +53,34 @@ describe("bench peers --quick (real Conductor)", () => {
     assert.match(log, /### drain\n/);
     assert.match(log, /\| 10 \| idflow \| 1 \|/);
   });
+
+  it("--warm-worker: each drain by a worker that ran tasks first, stopped while the queue filled, then drained it all", async () => {
+    const out = path.join(tmp, "peers-warm.json");
+    const { code, log } = await bench(["--contenders", "idflow,loop-v2", "--warm-worker", "30", "--out", out]);
+    assert.equal(code, 0, `the quick benchmark with --warm-worker failed:\n${log.slice(-6000)}`);
+    const result = JSON.parse(readFileSync(out, "utf8"));
+    assert.equal(result.settings.warmWorkerN, 30);
+    assert.deepEqual(result.failures, []);
+    for (const id of ["idflow", "loop-v2"]) {
+      const drain = result.cells.find((x: { shape: string; contender: string }) => x.shape === "drain" && x.contender === id);
+      const d = drain?.runs[0];
+      // Every queued task was drained after SIGCONT (none handed to the stopped worker and lost), and the worker's CPU was measured.
+      assert.equal(d?.tasks, result.settings.drainN, `${id}: ${JSON.stringify(d)}\n${log.slice(-3000)}`);
+      assert.ok(d.tasksPerSecond > 0 && d.cpuMsPerTask > 0, `${id} drain: ${JSON.stringify(d)}`);
+    }
+    assert.match(log, /each by a worker warmed with 30 tasks/);
+  });
 });
+
+async function bench(args: string[]): Promise<{ code: number | null; log: string }> {
+  let log = "";
+  const child = spawn("npm", ["run", "bench", "--", "peers", "--quick", ...args], {
+    cwd: repo,
+    env: { ...process.env, CONDUCTOR_SERVER_URL: testServerUrl() },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  return { code, log };
+}
