@@ -158,6 +158,21 @@ function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
   return runIdflow(spec, packageOf(), args);
 }
 
+/** A hand-written loop (workers/loop-worker.mjs) on one protocol; `durable` adds its journal and task context. */
+function loop(id: string, describe: string, protocol: "post" | "v2", durable = false): Contender {
+  return {
+    id,
+    describe,
+    prepare: () => undefined,
+    start: (s) =>
+      run(process.execPath, [path.join(workers, "loop-worker.mjs")], {
+        ...benchEnv(s),
+        BENCH_PROTOCOL: protocol,
+        ...(durable ? { BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")) } : {}),
+      }),
+  };
+}
+
 /** Listed only when BENCH_IDFLOW_OTHER is set (a default run must not skip it as missing). */
 const other: Contender[] = otherRoot
   ? [
@@ -212,41 +227,19 @@ export const CONTENDERS: Contender[] = [
     prepare: (log) => preparePackage()(log) ?? execAvailable(),
     start: (s) => idflowExec(s, true),
   },
-  {
-    id: "loop-post",
-    describe: "hand-written loop: batch poll + POST /tasks",
-    prepare: () => undefined,
-    start: (s) => run(process.execPath, [path.join(workers, "loop-worker.mjs")], { ...benchEnv(s), BENCH_PROTOCOL: "post" }),
-  },
-  {
-    id: "loop-v2",
-    describe: "hand-written loop: batch poll + update-v2 chaining",
-    prepare: () => undefined,
-    start: (s) => run(process.execPath, [path.join(workers, "loop-worker.mjs")], { ...benchEnv(s), BENCH_PROTOCOL: "v2" }),
-  },
-  {
-    id: "loop-v2-durable",
-    describe:
-      "loop-v2 plus, in their simplest form, the two things idflow does per task that it does not: each result appended to a journal file before it is sent (done marks after), and the task run in an AsyncLocalStorage context",
-    prepare: () => undefined,
-    start: (s) =>
-      run(process.execPath, [path.join(workers, "loop-worker.mjs")], {
-        ...benchEnv(s),
-        BENCH_PROTOCOL: "v2",
-        BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")),
-      }),
-  },
-  {
-    id: "loop-post-durable",
-    describe:
-      "loop-post plus the same two things as loop-v2-durable: a journal line written before each result is sent, and the task run in an AsyncLocalStorage context",
-    prepare: () => undefined,
-    start: (s) =>
-      run(process.execPath, [path.join(workers, "loop-worker.mjs")], {
-        ...benchEnv(s),
-        BENCH_PROTOCOL: "post",
-        BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")),
-      }),
-  },
+  loop("loop-post", "hand-written loop: batch poll + POST /tasks", "post"),
+  loop("loop-v2", "hand-written loop: batch poll + update-v2 chaining", "v2"),
+  loop(
+    "loop-v2-durable",
+    "loop-v2 plus, in their simplest form, the two things idflow does per task that it does not: each result appended to a journal file before it is sent (done marks after), and the task run in an AsyncLocalStorage context",
+    "v2",
+    true,
+  ),
+  loop(
+    "loop-post-durable",
+    "loop-post plus the same two things as loop-v2-durable (a journal line before each result, the task in an AsyncLocalStorage context)",
+    "post",
+    true,
+  ),
   ...other,
 ];
