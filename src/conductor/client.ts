@@ -451,13 +451,30 @@ function httpError(call: string, status: number, body: unknown, baseUrl: string)
   });
 }
 
-function parseBody(data: string): unknown {
+/**
+ * The answer's value: JSON parsed, other text as it is. JSON.parse runs only on text that can be
+ * JSON (an object, array or string, or exactly a number or literal): Conductor answers many calls
+ * with a bare id as text/plain (POST /tasks, for every result sent that way), and a JSON.parse
+ * that throws on it cost about 30 µs and an Error's garbage per call (docs/performance.md). Any
+ * text that is JSON parses as before.
+ */
+export function parseBody(data: string): unknown {
   if (data === "") return undefined;
+  if (!mayBeJson(data)) return data;
   try {
     return JSON.parse(data);
   } catch {
     return data;
   }
+}
+
+const JSON_SCALAR = /^[ \t\r\n]*(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)[ \t\r\n]*$/;
+
+function mayBeJson(text: string): boolean {
+  let i = 0;
+  while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t")) i++;
+  const c = text[i];
+  return c === "{" || c === "[" || c === '"' || JSON_SCALAR.test(text);
 }
 
 /** `a=1&b=x%20y` from the params that have a value ("" when none). */

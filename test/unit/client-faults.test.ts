@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { ConductorClient } from "../../src/conductor/client.ts";
+import { ConductorClient, parseBody } from "../../src/conductor/client.ts";
 import { ConductorError } from "../../src/conductor/errors.ts";
 import { HttpDouble } from "../support/http-double.ts";
 
@@ -167,6 +167,27 @@ describe("ConductorClient wire", () => {
     assert.deepEqual(Object.fromEntries(double.calls("GET", "/conductor/api/workflow/search")[0].query), { query: "status IN (RUNNING)", size: "5" });
     await assert.rejects(client.getTaskDefs(), (err: unknown) => err instanceof ConductorError && err.status === 302);
     assert.equal(double.calls("GET", "/elsewhere").length, 0, "the redirect is not followed");
+  });
+
+  test("answers: JSON parsed, plain-text ids kept as text (JSON.parse is not tried on what cannot be JSON)", () => {
+    const cases: Array<[string, unknown]> = [
+      ["", undefined],
+      ["3f6c2a1b-9d4e-4c1a-8f00-1234567890ab", "3f6c2a1b-9d4e-4c1a-8f00-1234567890ab"],
+      ["0123", "0123"],
+      ["12e", "12e"],
+      ["null-ish", "null-ish"],
+      ["42", 42],
+      [" -1.5e3\n", -1500],
+      ["true", true],
+      ["null", null],
+      ['"quoted"', "quoted"],
+      [' {"a":[1,2]} ', { a: [1, 2] }],
+      ["[]", []],
+      ["{not json", "{not json"],
+    ];
+    for (const [text, value] of cases) assert.deepEqual(parseBody(text), value, JSON.stringify(text));
+    // Every text JSON.parse accepts still parses to the same value.
+    for (const v of [0, -0.25, 1e21, "x", [1, { b: null }], { c: "d" }, false]) assert.deepEqual(parseBody(JSON.stringify(v)), v);
   });
 
   test("close() ends a call in flight as unreachable, and the client still works afterwards", async () => {
