@@ -176,8 +176,8 @@ export class WorkerProcess {
   }
   async stop(): Promise<void> {
     this.rss.stop();
-    this.signalTree("SIGCONT"); // a stopped process would not act on SIGTERM
     if (this.exited !== undefined) return;
+    this.signalTree("SIGCONT"); // a stopped process would not act on SIGTERM
     const pids = treeStats(this.child.pid!).map((s) => s.pid);
     const gone = new Promise<void>((r) => this.child.once("exit", () => r()));
     this.child.kill("SIGTERM");

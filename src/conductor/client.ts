@@ -468,13 +468,11 @@ export function parseBody(data: string): unknown {
   }
 }
 
-const JSON_SCALAR = /^[ \t\r\n]*(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)[ \t\r\n]*$/;
+/** Text that can be JSON: an object, array or string, or exactly a number or literal (whitespace around allowed). */
+const MAY_BE_JSON = /^[ \t\r\n]*(?:[{["]|(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)[ \t\r\n]*$)/;
 
 function mayBeJson(text: string): boolean {
-  let i = 0;
-  while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t")) i++;
-  const c = text[i];
-  return c === "{" || c === "[" || c === '"' || JSON_SCALAR.test(text);
+  return MAY_BE_JSON.test(text);
 }
 
 /** `a=1&b=x%20y` from the params that have a value ("" when none). */
