@@ -10,7 +10,7 @@
  *   --runs N                runs per cell (default 4, so every other run in reverse order puts each contender
  *                           first and last alike: the server slows as its tables grow; quick 1; 0 with --long: only the long run)
  *   --concurrency 1,10,50   levels (default 1,10,50)
- *   --contenders a,b        subset (ids in bench/peers/contenders.ts)
+ *   --contenders a,b        subset (ids in bench/peers/contenders.ts), run in this order
  *   --n N                   drain size (default 2000)     --trickle N   trickle workflows (default 200)
  *   --long N                long-run size at concurrency 10 (default 20000; 0 = none)
  *   --server-warmup N       tasks run through the server first, half by each plain loop, not recorded (default
@@ -86,7 +86,9 @@ const POLL_TIMEOUT_MS = 100;
 const TRICKLE_EVERY_MS = 50;
 const wanted = flags.contenders?.split(",");
 checkContenderIds(wanted, log);
-const contenders = CONTENDERS.filter((c) => !wanted || wanted.includes(c.id));
+// In the order given: runs alternate forwards and backwards, so with an odd number of runs only the
+// middle contender is first and last equally often (put idflow there).
+const contenders = wanted ? [...new Set(wanted)].map((id) => CONTENDERS.find((c) => c.id === id)!) : CONTENDERS;
 
 // Each contender installs or explains itself before the server starts.
 const ready: Contender[] = [];
