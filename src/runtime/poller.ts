@@ -393,6 +393,7 @@ export class Poller {
         // A task the server cancelled (or gave to another worker) has nothing to report.
         const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext, settings.name);
         if (next) this.stats.chained++;
+        if (wantNext && !ex.cancelled) this.protocol.onChained(next !== undefined, settings.concurrency);
         chained = next !== undefined;
         task = next;
       }

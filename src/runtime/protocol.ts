@@ -14,6 +14,13 @@
  * So the queue counts as deep once a poll for at least MIN_POST_BATCH tasks came back full, and as
  * shallow again as soon as any poll came back short; smaller full polls change nothing.
  *
+ * A short poll does not always mean a shallow queue: Conductor's SQLite queue answers a pop that
+ * meets a locked database with nothing (SqliteQueueDAO.pollMessages; "database is locked" in the
+ * server log under load). While update-v2 chains, a worker whose slots are all busy does not poll
+ * at all, so one such answer would keep it on update-v2 through the rest of a deep queue. The
+ * chained answers tell too: once `concurrency` (at least MIN_POST_BATCH) update-v2 answers in a
+ * row each brought a next task, the queue counts as deep again.
+ *
  * IDFLOW_RESULT_PROTOCOL=update-v2 or =post pins one protocol (for benchmarks and comparisons);
  * unset or "adaptive" is the default described above.
  */
@@ -26,6 +33,8 @@ const MODES: ProtocolMode[] = ["adaptive", "update-v2", "post"];
 
 export class ProtocolChooser {
   private deep = false;
+  /** update-v2 answers in a row that brought a next task (while the queue counts as shallow). */
+  private chainedRun = 0;
   /** Results sent each way (stats). */
   readonly sent: Record<Protocol, number> = { "update-v2": 0, post: 0 };
 
@@ -45,6 +54,20 @@ export class ProtocolChooser {
   onPoll(requested: number, received: number): void {
     if (received < requested) this.deep = false;
     else if (requested >= MIN_POST_BATCH) this.deep = true;
+    this.chainedRun = 0;
+  }
+
+  /** What an update-v2 answer brought back, from a worker of `concurrency` slots. */
+  onChained(broughtTask: boolean, concurrency: number): void {
+    if (!broughtTask) {
+      this.chainedRun = 0;
+      return;
+    }
+    if (this.deep || concurrency < MIN_POST_BATCH) return;
+    if (++this.chainedRun >= concurrency) {
+      this.deep = true;
+      this.chainedRun = 0;
+    }
   }
 
   /** The protocol for the next result that could carry a next task. */
