@@ -20,7 +20,9 @@
  *   --fresh-server each-run|once   each-run (default): every run (and the long run) gets a new private
  *                           server with an empty database, warmed as above; once: one server for all. The
  *                           server slows as its tables grow (up to 2x over the ~60,000 workflows of a full
- *                           run on one server), which spread a cell's runs and leaned on the order
+ *                           run on one server), which spread a cell's runs and leaned on the order. With
+ *                           each-run, a run whose server failed (5xx or no answer) is dropped and done again
+ *                           on a new server (twice at most; listed under "redone" in the JSON)
  *   --warm-worker N         each recorded drain's worker first runs N tasks (its JIT warm, as in a worker that has
  *                           been up a while), is stopped (SIGSTOP) while the queue fills, and continued to drain it
  *                           (default 0: a new process drains, its start-up compilation inside the window)
@@ -40,6 +42,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConductorClient } from "../src/conductor/client.ts";
+import { ConductorError } from "../src/conductor/errors.ts";
 import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import { CONTENDERS, type Contender, type WorkerSpec } from "./peers/contenders.ts";
 import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
@@ -150,6 +153,10 @@ const cell = (shape: Cell["shape"], concurrency: number, contender: string) => {
   return c;
 };
 const failures: string[] = [];
+/** Runs given up because their server failed (their figures dropped, the run done again on a new server). */
+const redone: string[] = [];
+/** Set when the server failed a session (5xx or no answer: a 3.32.3 SQLite server once failed every transaction from then on). */
+let serverFailed = false;
 let seq = 0;
 
 /** One contender at one concurrency on a fresh task name: a drain (which starts the worker), then a trickle on the same worker. */
@@ -161,10 +168,10 @@ async function session(
   run?: number,
 ): Promise<void> {
   const taskName = `bp_${stamp}_${seq++}_${c.id.replace(/-/g, "_")}_${concurrency}`;
-  const wf = await defineNoop(client, taskName);
   const spec: WorkerSpec = { serverUrl: url!, taskName, concurrency, pollIntervalMs: POLL_INTERVAL_MS, pollTimeoutMs: POLL_TIMEOUT_MS };
   let w: WorkerProcess | undefined;
   try {
+    const wf = await defineNoop(client, taskName);
     if (shapes.drain > 0) {
       // Recorded drains may start from a warm worker (--warm-worker); the server's warm-up and lead-ins never do.
       const d = await drain(client, c, spec, wf, shapes.drain, serverPid, shapes.shape ? warmWorkerN : 0);
@@ -178,12 +185,15 @@ async function session(
     } else w = current = await startAndWarm(client, c, spec, wf, warmN);
     if (shapes.trickle > 0) {
       const t = await trickle(client, w, wf, shapes.trickle, TRICKLE_EVERY_MS);
-      cell("trickle", concurrency, c.id).runs.push({ ...t });
+      const into = cell("trickle", concurrency, c.id);
+      into.runs.push({ ...t });
+      if (run !== undefined) (into.runIds ??= []).push(run);
       log(`${label} c=${concurrency} ${c.id} trickle: ${JSON.stringify(t)}`);
     }
   } catch (err) {
     const msg = `${c.id} c=${concurrency}: ${(err as Error).message}`;
     failures.push(msg);
+    if (err instanceof ConductorError && err.transient) serverFailed = true;
     log(`FAILED ${msg}`);
   } finally {
     current = undefined;
@@ -219,11 +229,14 @@ try {
   // A new server (empty database) for each run, and for the long run; the first is already up.
   const fresh = !givenUrl && freshServer === "each-run";
   await warm();
+  let redos = 0;
   for (let run = 1; run <= runs; run++) {
     if (fresh && run > 1) {
       await newServer();
       await warm();
     }
+    const failuresBefore = failures.length;
+    serverFailed = false;
     for (const concurrency of levels) {
       // Every other run goes through the contenders backwards, so a server that still warms up
       // (or a load that changes) does not always favour the same ones.
@@ -233,6 +246,23 @@ try {
       if (!quick && serverWarmN > 0) await session(leadIn, concurrency, { drain: Math.min(drainN, 1000), trickle: 0 }, `run ${run} lead-in`);
       for (const c of order)
         await session(c, concurrency, { drain: Math.min(drainN, c.maxTasks ?? drainN), trickle: trickleN, shape: "drain" }, `run ${run}`, run);
+    }
+    // A server that failed (5xx or no answer) spoils the rest of its run: drop the run's figures and do it again on a new server, twice at most.
+    if (serverFailed && fresh && redos < 2) {
+      redos++;
+      const why = failures.splice(failuresBefore);
+      redone.push(`run ${run}: ${why.join("; ")}`);
+      for (const c of cells) {
+        const keep = c.runs.map((_, i) => c.runIds?.[i] !== run);
+        c.runs = c.runs.filter((_, i) => keep[i]);
+        c.runIds = c.runIds?.filter((_, i) => keep[i]);
+      }
+      log(`run ${run}: the server failed (${why.length} session(s)); its figures are dropped and the run starts again on a new server`);
+      if (run === 1) {
+        await newServer();
+        await warm();
+      }
+      run--;
     }
   }
   if (longN > 0) {
@@ -284,6 +314,7 @@ const result = {
   contenders: Object.fromEntries(contenders.map((c) => [c.id, skipped[c.id] ? { describe: c.describe, skipped: skipped[c.id] } : { describe: c.describe }])),
   cells,
   failures,
+  redone,
 };
 mkdirSync(flags.out ? path.dirname(path.resolve(flags.out)) : path.join(here, "results"), { recursive: true });
 const file = flags.out
@@ -292,6 +323,7 @@ const file = flags.out
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(table);
 for (const [id, why] of Object.entries(skipped)) console.log(`skipped ${id}: ${why}`);
+for (const r of redone) console.log(`redone on a new server: ${r}`);
 for (const f of failures) console.log(`FAILED ${f}`);
 log(
   `raw figures: ${path.relative(process.cwd(), file)}; load average now ${os
