@@ -460,7 +460,7 @@ function httpError(call: string, status: number, body: unknown, baseUrl: string)
  */
 export function parseBody(data: string): unknown {
   if (data === "") return undefined;
-  if (!mayBeJson(data)) return data;
+  if (!MAY_BE_JSON.test(data)) return data;
   try {
     return JSON.parse(data);
   } catch {
@@ -470,10 +470,6 @@ export function parseBody(data: string): unknown {
 
 /** Text that can be JSON: an object, array or string, or exactly a number or literal (whitespace around allowed). */
 const MAY_BE_JSON = /^[ \t\r\n]*(?:[{["]|(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)[ \t\r\n]*$)/;
-
-function mayBeJson(text: string): boolean {
-  return MAY_BE_JSON.test(text);
-}
 
 /** `a=1&b=x%20y` from the params that have a value ("" when none). */
 function queryString(params?: Record<string, unknown>): string {

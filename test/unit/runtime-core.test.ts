@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { appendFileSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pino } from "pino";
-import type http from "node:http";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { ConductorClient } from "../../src/conductor/client.ts";
 import type { TaskResult } from "../../src/conductor/types.ts";
@@ -17,10 +19,29 @@ import { deadLetterFile } from "../../src/runtime/dead-letter.ts";
 import { BACKGROUND_SYNC_AFTER_MS, ResultJournal, spoolDir } from "../../src/runtime/spool.ts";
 import { inProgress } from "../../src/task/results.ts";
 import { TerminalError } from "../../src/task/errors.ts";
-import { delay, double, reg, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
+import { delay, reg, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
 
 const base = { taskId: "t1", workflowInstanceId: "w1", workerId: "me" };
 const result = (i: number): TaskResult => ({ taskId: `t${i}`, workflowInstanceId: "w", status: "COMPLETED", outputData: { i } });
+
+/** A tiny stand-in for Conductor's task endpoints whose answers a test scripts. */
+async function double(answer: (req: http.IncomingMessage, body: string) => { status: number; body?: string } | "hang") {
+  const seen: Array<{ url: string; body: string; status: number }> = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const a = answer(req, body);
+      seen.push({ url: req.url ?? "", body, status: a === "hang" ? 0 : a.status });
+      if (a === "hang") return;
+      res.writeHead(a.status, { "content-type": "application/json" }).end(a.body ?? "");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const url = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, seen, url, close: () => new Promise((r) => server.close(r)), kill: () => server.closeAllConnections() };
+}
 
 describe("result mapping", () => {
   it("plain object → COMPLETED; primitives wrapped; inProgress → IN_PROGRESS", () => {

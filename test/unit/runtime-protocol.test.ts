@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import { ConductorClient } from "../../src/conductor/client.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
 import { MIN_POST_BATCH, ProtocolChooser } from "../../src/runtime/protocol.ts";
-import { double, reg, tempStateDir, testLogger, until } from "../fixtures/runtime/helpers.ts";
+import { reg, tempStateDir, testLogger, until } from "../fixtures/runtime/helpers.ts";
+import { HttpDouble } from "../support/http-double.ts";
 
 describe("ProtocolChooser", () => {
   it("chains with update-v2 until a large poll comes back full, then posts until a poll comes back short", () => {
@@ -55,23 +56,21 @@ describe("ProtocolChooser", () => {
       while (out.length < n && next < total) out.push({ taskId: `q${next++}`, workflowInstanceId: "w", taskType: "deep_task", status: "IN_PROGRESS" });
       return out;
     };
-    const d = await double((req) => {
-      if (req.url?.includes("/poll/")) {
-        polls++;
-        const count = Number(new URL(req.url, "http://x").searchParams.get("count"));
-        if (polls === 3) {
-          spuriousAt = d.seen.length;
-          return { status: 200, body: "[]" };
-        }
-        return { status: 200, body: JSON.stringify(take(count)) };
+    const d = await HttpDouble.start();
+    d.on("GET", /^\/api\/tasks\/poll\/batch\//, (req) => {
+      polls++;
+      if (polls === 3) {
+        spuriousAt = d.requests.length - 1;
+        return { json: [] };
       }
-      if (req.url?.endsWith("/tasks/update-v2")) {
-        const t = take(1);
-        return t.length ? { status: 200, body: JSON.stringify(t[0]) } : { status: 204 };
-      }
-      return { status: 200, body: "q" }; // POST /tasks answers the task id (text)
+      return { json: take(Number(req.query.get("count"))) };
     });
-    const client = new ConductorClient({ serverUrl: d.url() });
+    d.on("POST", "/api/tasks/update-v2", () => {
+      const t = take(1);
+      return t.length ? { json: t[0] } : { status: 204 };
+    });
+    d.on("POST", "/api/tasks", (req) => ({ text: (req.json as { taskId: string }).taskId })); // POST /tasks answers the task id (text)
+    const client = new ConductorClient({ serverUrl: d.url });
     const run = await runWorkers({
       client,
       stateDir: tempStateDir(),
@@ -84,9 +83,9 @@ describe("ProtocolChooser", () => {
     client.close();
     await d.close();
     assert.ok(spuriousAt >= 0, "the third poll was answered empty");
-    const after = d.seen.slice(spuriousAt + 1).map((s) => s.url.replace(/^.*\/api\//, "").replace(/\?.*$/, ""));
-    const posts = after.filter((u) => u === "tasks").length;
-    const v2 = after.filter((u) => u === "tasks/update-v2").length;
+    const after = d.requests.slice(spuriousAt + 1).map((r) => r.path);
+    const posts = after.filter((p) => p === "/api/tasks").length;
+    const v2 = after.filter((p) => p === "/api/tasks/update-v2").length;
     // Back on POST /tasks after at most one round of update-v2 answers per slot, not chaining to the end.
     assert.ok(posts > total / 2, `after the empty poll: ${posts} results by POST /tasks, ${v2} by update-v2`);
   });
