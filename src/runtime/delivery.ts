@@ -24,7 +24,6 @@
  * Before anything is sent, an output over the server's hard limit (10 MiB by default) is
  * replaced by FAILED_WITH_TERMINAL_ERROR naming the task and the size.
  */
-import { setMaxListeners } from "node:events";
 import path from "node:path";
 import type { Logger } from "pino";
 import { UpdateV2Unsupported, type ConductorClient } from "../conductor/client.ts";
@@ -35,7 +34,9 @@ import { writeDeadLetter } from "./dead-letter.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 import { ResultJournal, type JournalRecord, type SpoolEntry, type SpoolSync } from "./spool.ts";
-import { stallAwareTimeout, TimerGroup } from "./stall.ts";
+import { AbortGroup } from "./abort-group.ts";
+import { InFlight } from "./in-flight.ts";
+import { stallAwareTimeout } from "./stall.ts";
 
 /** How long an update-v2 may take before it is abandoned and retried (ms of running time). */
 const UPDATE_TIMEOUT_MS = 30_000;
@@ -109,17 +110,18 @@ export class ResultDelivery {
   private readonly deadLetters: string;
   private v2: boolean;
   private draining?: Promise<void>;
-  private readonly inflight = new Set<Promise<unknown>>();
-  /** update-v2 timeouts under way: closing ends them (a set entry per request, not a listener). */
-  private readonly updateTimers = new TimerGroup();
+  /** Sends under way (a list, not a Set: in-flight.ts says why). */
+  private readonly inflight = new InFlight<Promise<unknown>>();
   /**
-   * Aborts every update under way on close: POST updates and backoff sleeps listen on it (many at
-   * once, so no listener limit); update-v2 timers through updateTimers.
+   * Every update under way (a POST's request, an update-v2's timer) listens here, a set entry per
+   * request: closing ends them all. Not the closing AbortSignal itself: a listener per task on a
+   * long-lived EventTarget kept each task's objects alive through young-generation GCs (abort-group.ts).
    */
+  private readonly updates = new AbortGroup();
+  /** Aborts on close: ends the updates under way, the backlog's backoff sleep and close()'s wait. */
   private readonly closing = (() => {
     const c = new AbortController();
-    setMaxListeners(0, c.signal);
-    c.signal.addEventListener("abort", () => this.updateTimers.abort(c.signal.reason));
+    c.signal.addEventListener("abort", () => this.updates.abort(c.signal.reason));
     return c;
   })();
   private lastBacklogLog = 0;
@@ -192,8 +194,8 @@ export class ResultDelivery {
       return undefined;
     }
     const p = this.sendDirect(rec, wantNext && this.v2);
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
+    const sending = this.inflight.add(p);
+    void p.finally(() => this.inflight.remove(sending));
     return p;
   }
 
@@ -211,14 +213,14 @@ export class ResultDelivery {
         await Promise.race([settled, aborted]);
       }
       while (Date.now() < deadline) {
-        await Promise.allSettled([...this.inflight]);
+        await Promise.allSettled(this.inflight.values());
         if (this.queue.length === 0) {
           if (!this.draining) break;
         } else this.kick();
         if (this.draining) await this.draining;
         if (this.closing.signal.aborted) break;
       }
-      await Promise.allSettled([...this.inflight]);
+      await Promise.allSettled(this.inflight.values());
       if (this.draining) await this.draining;
     } finally {
       clearTimeout(timer);
@@ -317,12 +319,12 @@ export class ResultDelivery {
     }
     const r = entry.result;
     // update-v2's answer may hold the next task: its timeout must not fire just because the process was stopped (stall.ts).
-    const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS, undefined, this.updateTimers) : undefined;
+    const timeout = wantNext && this.v2 ? stallAwareTimeout(UPDATE_TIMEOUT_MS, undefined, this.updates) : undefined;
     const started = performance.now();
     try {
       let next: Task | undefined;
       if (timeout) next = await this.opts.client.updateTaskV2(r, timeout, 0);
-      else await this.opts.client.updateTask(r, this.closing.signal);
+      else await this.opts.client.updateTask(r, this.updates);
       this.opts.outage.ok();
       this.stats.delivered++;
       if (this.opts.events?.wants("delivery:attempt"))

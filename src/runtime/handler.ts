@@ -237,7 +237,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<WorkerRun> {
     const e = err as Error | undefined;
     const message = (e && typeof e === "object" ? e.message : String(err)) || String(err);
     const ctx = contextStorage.getStore();
-    const ex = ctx ? pollers.map((p) => p.executions.get(ctx.taskId)).find((x) => x) : undefined;
+    const ex = ctx ? pollers.map((p) => p.executions.find((run) => run.task.taskId === ctx.taskId)).find((x) => x) : undefined;
     const what = kind === "uncaughtException" ? "an uncaught exception" : "an unhandled promise rejection";
     if (ctx && ex) {
       logger.error(

@@ -14,6 +14,7 @@ import type { Registration } from "../task/registration.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import type { ResultDelivery } from "./delivery.ts";
 import { execute, type Execution, type Invoker } from "./executor.ts";
+import { InFlight } from "./in-flight.ts";
 import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 import { ProtocolChooser } from "./protocol.ts";
@@ -90,7 +91,8 @@ export class Poller {
     maxInFlight: 0,
     restarts: 0,
   };
-  readonly executions = new Map<string, Execution>();
+  /** Executions running now (a list, not a Map keyed by task id: in-flight.ts says why). */
+  readonly executions = new InFlight<Execution>();
   private slots = 0;
   private stopped = false;
   private stopCtl = new AbortController();
@@ -354,10 +356,10 @@ export class Poller {
           leaseExtend: settings.leaseExtend,
           invoke: this.opts.invoke,
         });
-        this.executions.set(task.taskId, ex);
+        const running = this.executions.add(ex);
         if (this.abortReason) ex.abort(this.abortReason);
         const result = await ex.result;
-        if (this.executions.get(task.taskId) === ex) this.executions.delete(task.taskId);
+        this.executions.remove(running);
         if (events?.wants("task:finished"))
           events.emit("task:finished", {
             worker: settings.name,

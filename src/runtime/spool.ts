@@ -52,6 +52,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { TaskResult } from "../conductor/types.ts";
+import { InFlight, type InFlightEntry } from "./in-flight.ts";
 
 /**
  * When spool appends reach the device:
@@ -92,6 +93,22 @@ export interface JournalRecord {
   durable: boolean;
   /** True for results taken over from an earlier run. */
   recovered: boolean;
+  /** The journal's entry while the record is not done (undefined once done). */
+  held?: InFlightEntry<JournalRecord>;
+  /** The written batch that holds it, while that batch waits for its background sync. */
+  unsynced?: WrittenBatch;
+}
+
+/**
+ * Puts written together and not synced yet (background sync). Records point at their batch, not
+ * the other way round: a result the server has taken is not kept alive by a pending sync.
+ */
+interface WrittenBatch {
+  seg: Segment;
+  /** performance.now() of the write. */
+  at: number;
+  /** Its records not done yet. */
+  pending: number;
 }
 
 export interface Segment {
@@ -167,8 +184,8 @@ export class ResultJournal {
   private syncing = false;
   /** Segments written since their last background sync. */
   private readonly dirty = new Set<Segment>();
-  /** Puts written but not yet synced, in write order, with performance.now() of their write (background sync). */
-  private unsynced: Array<{ rec: JournalRecord; seg: Segment; at: number }> = [];
+  /** Batches written but not yet synced, in write order (background sync). */
+  private unsynced: WrittenBatch[] = [];
   /** Background fdatasyncs started (stats, tests). */
   syncs = 0;
   private syncTimer?: NodeJS.Timeout;
@@ -188,8 +205,8 @@ export class ResultJournal {
   private flushing?: Promise<void>;
   private flushScheduled = false;
   private timer?: NodeJS.Timeout;
-  /** Records not done yet, by id. */
-  readonly records = new Map<string, JournalRecord>();
+  /** Records not done yet (a list, not a Map by id: in-flight.ts says why). */
+  private readonly records = new InFlight<JournalRecord>();
   /** Disk unusable until this time (epoch ms) after an error; 0 when fine. */
   private degradedUntil = 0;
   private lastError?: string;
@@ -232,7 +249,7 @@ export class ResultJournal {
   /** Append a result; resolves once it is on disk (or kept in memory after a disk error). Never rejects. */
   put(entry: SpoolEntry): { rec: JournalRecord; durable: Promise<void> } {
     const rec: JournalRecord = { id: `${this.runId}.${(this.nextId++).toString(36)}`, entry, durable: false, recovered: false };
-    this.records.set(rec.id, rec);
+    rec.held = this.records.add(rec);
     let resolve!: () => void;
     const durable = new Promise<void>((r) => (resolve = r));
     if (this.opts.off) {
@@ -248,7 +265,7 @@ export class ResultJournal {
 
   /** The result was answered (delivered, refused into the dead letters, or gone): forget it. */
   done(rec: JournalRecord): void {
-    if (!this.records.delete(rec.id) || this.opts.off) return;
+    if (!this.release(rec) || this.opts.off) return;
     if (rec.loc) rec.loc.segment.pending--;
     // Also when the put is not written yet: it may still be, and must not come back at the next start.
     this.buffer.push({ line: JSON.stringify({ d: rec.id }) });
@@ -297,7 +314,7 @@ export class ResultJournal {
     this.writeBufferSync();
     if (this.sync !== "never") this.syncDirtyNow();
     // A result that never reached the disk gets one last synchronous try.
-    const lost = [...this.records.values()].filter((r) => !r.durable);
+    const lost = this.records.values().filter((r) => !r.durable);
     if (lost.length) {
       this.degradedUntil = 0;
       for (const r of lost) if (r.entry) this.buffer.push({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r });
@@ -395,27 +412,48 @@ export class ResultJournal {
       return this.keepInMemory(batch);
     }
     seg.size = start + buf.length;
-    if (this.sync === "background") {
-      const at = performance.now();
-      for (const b of batch) if (b.rec) this.unsynced.push({ rec: b.rec, seg, at });
-      if (this.unsynced.length) this.syncInBackground(seg);
-    }
+    const written: WrittenBatch | undefined = this.sync === "background" ? { seg, at: performance.now(), pending: 0 } : undefined;
     this.diskOk();
     let offset = start;
     for (const b of batch) {
       const len = Buffer.byteLength(b.line);
       if (b.rec) {
-        if (this.records.has(b.rec.id)) {
+        if (b.rec.held) {
           b.rec.loc = { segment: seg, offset, length: len };
           b.rec.durable = true;
           seg.pending++;
+          if (written) {
+            this.unmarkUnsynced(b.rec);
+            b.rec.unsynced = written;
+            written.pending++;
+          }
         }
       }
       offset += len + 1;
       b.resolve?.();
     }
+    if (written?.pending) {
+      this.unsynced.push(written);
+      this.syncInBackground(seg);
+    }
     if (seg.size > this.segmentBytes) this.current = undefined;
     this.collect();
+  }
+
+  /** Take a record out of the pending list; false when it was not pending. */
+  private release(rec: JournalRecord): boolean {
+    if (!rec.held) return false;
+    this.records.remove(rec.held);
+    rec.held = undefined;
+    this.unmarkUnsynced(rec);
+    return true;
+  }
+
+  /** The record no longer waits for its batch's background sync (done, or written again elsewhere). */
+  private unmarkUnsynced(rec: JournalRecord): void {
+    if (!rec.unsynced) return;
+    rec.unsynced.pending--;
+    rec.unsynced = undefined;
   }
 
   /** Synchronous variant for close(). */
@@ -440,7 +478,7 @@ export class ResultJournal {
     let offset = seg.size;
     for (const b of batch) {
       const len = Buffer.byteLength(b.line);
-      if (b.rec && this.records.has(b.rec.id)) {
+      if (b.rec?.held) {
         b.rec.loc = { segment: seg, offset, length: len };
         b.rec.durable = true;
         seg.pending++;
@@ -468,7 +506,7 @@ export class ResultJournal {
   /** Sync now if an undelivered put is old enough, else wait until the oldest one is (or stop when all are delivered). */
   private syncDue(): void {
     if (this.closed) return;
-    this.unsynced = this.unsynced.filter((u) => this.records.has(u.rec.id));
+    this.unsynced = this.unsynced.filter((u) => u.pending > 0);
     const oldest = this.unsynced[0];
     if (!oldest) return;
     const now = performance.now();
@@ -531,7 +569,7 @@ export class ResultJournal {
       this.segments.push(seg);
       this.current = seg;
       // Results that never reached the disk (an earlier error) go into the new segment first.
-      const unwritten = [...this.records.values()].filter((r) => !r.durable && r.entry && !this.buffer.some((b) => b.rec === r));
+      const unwritten = this.records.values().filter((r) => !r.durable && r.entry && !this.buffer.some((b) => b.rec === r));
       if (unwritten.length) this.buffer.unshift(...unwritten.map((r) => ({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r })));
       return seg;
     });
@@ -600,12 +638,13 @@ export class ResultJournal {
         this.writeLease();
         this.segments.length = 0;
         this.current = undefined;
-        for (const r of [...this.records.values()]) {
+        for (const r of this.records.values()) {
           if (r.entry) {
             r.durable = false;
             r.loc = undefined;
+            this.unmarkUnsynced(r);
             this.buffer.push({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r });
-          } else this.records.delete(r.id); // on disk only, in the segments the other run took
+          } else this.release(r); // on disk only, in the segments the other run took
         }
         this.schedule();
       } else {
@@ -700,7 +739,7 @@ export class ResultJournal {
     const out = [...puts.values()];
     for (const r of out) {
       r.loc!.segment.pending++;
-      this.records.set(r.id, r);
+      r.held ??= this.records.add(r);
     }
     if (this.corrupt) this.opts.logger.warn({ lines: this.corrupt }, `skipped ${this.corrupt} torn line(s) in spool files left by an earlier run`);
     this.collect();

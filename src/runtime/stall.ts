@@ -39,27 +39,12 @@ export interface StallAwareTimeout extends RequestSignal {
 /**
  * An abort signal after `ms` of running time (see the file comment); `onStall` hears each late
  * fire. With `parent`, it also aborts when the parent does (with its reason): one timer per
- * request instead of a second signal from AbortSignal.any, which costs far more. The parent is an
- * AbortSignal (one listener per timer) or a TimerGroup (a set entry per timer: for a timer on
- * every task's path).
+ * request instead of a second signal from AbortSignal.any, which costs far more. For a timer on
+ * every task's path the parent is an AbortGroup (abort-group.ts), not an AbortSignal: a listener
+ * per task on a long-lived EventTarget kept each task's objects alive through young-generation GCs.
  */
-export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void, parent?: AbortSignal | TimerGroup): StallAwareTimeout {
+export function stallAwareTimeout(ms: number, onStall?: (lateMs: number) => void, parent?: RequestSignal): StallAwareTimeout {
   return new StallTimer(ms, onStall, parent);
-}
-
-/** Timers that one abort ends together, without an EventTarget listener per timer. */
-export class TimerGroup {
-  readonly timers = new Set<StallAwareTimeout>();
-  aborted = false;
-  reason?: unknown;
-
-  /** End every timer of the group now, and every timer made in it later. */
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    for (const t of this.timers) t.abort(reason);
-  }
 }
 
 /**
@@ -82,12 +67,11 @@ class StallTimer implements StallAwareTimeout, AbortListener {
   constructor(
     private readonly ms: number,
     private readonly onStall?: (lateMs: number) => void,
-    private readonly parent?: AbortSignal | TimerGroup,
+    private readonly parent?: RequestSignal,
   ) {
     this.expected = performance.now() + ms;
     this.timer = setTimeout(fireTimer, ms, this);
     if (parent?.aborted) this.handleEvent();
-    else if (parent instanceof TimerGroup) parent.timers.add(this);
     else parent?.addEventListener("abort", this, { once: true });
   }
 
@@ -110,8 +94,7 @@ class StallTimer implements StallAwareTimeout, AbortListener {
 
   clear(): void {
     clearTimeout(this.timer);
-    if (this.parent instanceof TimerGroup) this.parent.timers.delete(this);
-    else this.parent?.removeEventListener("abort", this);
+    this.parent?.removeEventListener("abort", this);
   }
 
   /** The parent aborted. */
