@@ -53,8 +53,6 @@ interface PerType {
 export class WorkerMetrics {
   readonly registry: Registry;
   private readonly types = new Map<string, PerType>();
-  /** taskId → taskType of results not delivered yet (delivery events carry only the task id). */
-  private readonly pending = new Map<string, string>();
   private spooledSeen = 0;
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -197,24 +195,18 @@ export class WorkerMetrics {
           taskType: e.worker,
           exception: e.timedOut ? "TimeoutError" : e.status === "FAILED_WITH_TERMINAL_ERROR" ? "TerminalError" : "Error",
         });
-      this.pending.set(e.taskId, e.worker);
     });
     on("delivery:attempt", (e) => {
-      const taskType = this.pending.get(e.taskId) ?? "unknown";
-      const t = this.type(taskType);
-      if (e.ok) {
-        t.updateOk.inc();
-        this.pending.delete(e.taskId);
-      } else {
+      const t = this.type(e.worker ?? "unknown");
+      if (e.ok) t.updateOk.inc();
+      else {
         t.updateFailed.inc();
         t.updateError.inc();
       }
       if (e.durationMs !== undefined) (e.ok ? t.updateTimeOk : t.updateTimeFail).observe(e.durationMs / 1000);
     });
     on("delivery:dropped", (e) => {
-      const taskType = this.pending.get(e.taskId) ?? "unknown";
-      this.pending.delete(e.taskId);
-      this.m.dropped.inc({ taskType });
+      this.m.dropped.inc({ taskType: e.worker ?? "unknown" });
     });
     on("delivery:backlog", (e) => {
       this.m.backlog.set(e.backlog);

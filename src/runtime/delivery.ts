@@ -181,7 +181,7 @@ export class ResultDelivery {
    * and an empty backlog, uses update-v2 and resolves with the next task for this worker.
    */
   async deliver(result: TaskResult, wantNext = false, taskName?: string): Promise<Task | undefined> {
-    const entry: SpoolEntry = { result: this.checkSize(result, taskName) };
+    const entry: SpoolEntry = { result: this.checkSize(result, taskName), worker: taskName };
     const { rec, durable } = this.journal.put(entry);
     await durable;
     if (this.closed) {
@@ -328,13 +328,14 @@ export class ResultDelivery {
       this.opts.outage.ok();
       this.stats.delivered++;
       if (this.opts.events?.wants("delivery:attempt"))
-        this.opts.events.emit("delivery:attempt", { taskId: r.taskId, ok: true, durationMs: performance.now() - started });
+        this.opts.events.emit("delivery:attempt", { taskId: r.taskId, worker: entry.worker, ok: true, durationMs: performance.now() - started });
       this.finish(rec);
       return { kind: "ok", next };
     } catch (err) {
       const e = err as ConductorError;
       this.opts.events?.emit("delivery:attempt", {
         taskId: r.taskId,
+        worker: entry.worker,
         ok: false,
         httpStatus: e?.status,
         error: e?.message,
@@ -354,7 +355,7 @@ export class ResultDelivery {
       const status = err.status;
       if (status === 404) {
         this.stats.dropped++;
-        this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: "404: task unknown to Conductor" });
+        this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, worker: entry.worker, reason: "404: task unknown to Conductor" });
         log.warn({ taskId: r.taskId, workflowId: r.workflowInstanceId, status: r.status }, `Conductor no longer knows task ${r.taskId} (404): result dropped`);
         this.finish(rec);
         return { kind: "drop" };
@@ -371,7 +372,7 @@ export class ResultDelivery {
         if (n < (this.opts.refusalsBeforeDeadLetter ?? 3)) return { kind: "retry", err, refused: true };
       }
       // Refused for good: set it aside with the server's answer, then send a minimal FAILED once.
-      this.deadLetter(r, err);
+      this.deadLetter(r, err, entry.worker);
       if (!entry.downgraded) {
         this.stats.downgraded++;
         entry.downgraded = true;
@@ -393,7 +394,7 @@ export class ResultDelivery {
     }
   }
 
-  private deadLetter(r: TaskResult, err: ConductorError): void {
+  private deadLetter(r: TaskResult, err: ConductorError, worker?: string): void {
     const ok = writeDeadLetter(this.deadLetters, {
       time: new Date().toISOString(),
       taskId: r.taskId,
@@ -403,7 +404,11 @@ export class ResultDelivery {
     });
     this.stats.deadLettered++;
     this.stats.dropped++;
-    this.opts.events?.emit("delivery:dropped", { taskId: r.taskId, reason: `refused (${err.status}): ${(err.serverMessage ?? err.message).slice(0, 200)}` });
+    this.opts.events?.emit("delivery:dropped", {
+      taskId: r.taskId,
+      worker,
+      reason: `refused (${err.status}): ${(err.serverMessage ?? err.message).slice(0, 200)}`,
+    });
     this.opts.logger.error(
       { taskId: r.taskId, workflowId: r.workflowInstanceId, status: err.status, err: err.serverMessage ?? err.message, file: this.deadLetters },
       ok

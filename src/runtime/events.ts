@@ -42,11 +42,25 @@ export interface RuntimeEventMap {
     concurrency: number;
   };
   /** One attempt to send a result; `ok` false means it will be retried (or was refused). */
-  "delivery:attempt": { taskId: string; ok: boolean; httpStatus?: number; error?: string /** How long the update call took. */; durationMs?: number };
+  "delivery:attempt": {
+    taskId: string;
+    /** The task type (absent for a result an older idflow spooled). */
+    worker?: string;
+    ok: boolean;
+    httpStatus?: number;
+    error?: string;
+    /** How long the update call took. */
+    durationMs?: number;
+  };
   /** Results waiting for delivery (memory and disk) changed. */
   "delivery:backlog": { backlog: number; spooled: number };
   /** A result Conductor will never take (404, or refused) was set aside. */
-  "delivery:dropped": { taskId: string; reason: string };
+  "delivery:dropped": {
+    taskId: string;
+    /** The task type (absent for a result an older idflow spooled). */
+    worker?: string;
+    reason: string;
+  };
   /** The watchdog restarted a poll loop. */
   "watchdog:restart": { worker: string; domain?: string };
   /** The run began draining (first signal or stop()). */

@@ -61,10 +61,11 @@ describe("metrics from runtime events", () => {
     events.emit("task:finished", finished("a", "t3", "FAILED_WITH_TERMINAL_ERROR", 2));
     events.emit("task:started", started("a", "t4"));
     events.emit("task:finished", finished("a", "t4", "FAILED", 5, false, true)); // cancelled on the server: not sent
-    events.emit("delivery:attempt", { taskId: "t1", ok: true, durationMs: 20 });
-    events.emit("delivery:attempt", { taskId: "t2", ok: false, error: "down", durationMs: 3000 });
-    events.emit("delivery:attempt", { taskId: "t2", ok: true });
-    events.emit("delivery:dropped", { taskId: "t3", reason: "404" });
+    events.emit("delivery:attempt", { taskId: "t1", worker: "a", ok: true, durationMs: 20 });
+    events.emit("delivery:attempt", { taskId: "t2", worker: "a", ok: false, error: "down", durationMs: 3000 });
+    events.emit("delivery:attempt", { taskId: "t2", worker: "a", ok: true });
+    events.emit("delivery:dropped", { taskId: "t3", worker: "a", reason: "404" });
+    events.emit("delivery:attempt", { taskId: "t9", ok: true }); // a result an older idflow spooled: no task type
     events.emit("delivery:backlog", { backlog: 7, spooled: 0 });
     events.emit("delivery:backlog", { backlog: 0, spooled: 4 });
     events.emit("watchdog:restart", { worker: "b" });
@@ -98,6 +99,7 @@ describe("metrics from runtime events", () => {
 
     assert.equal(value(text, 'idflow_result_delivery_attempts_total{taskType="a",outcome="ok"}'), 2);
     assert.equal(value(text, 'idflow_result_delivery_attempts_total{taskType="a",outcome="error"}'), 1);
+    assert.equal(value(text, 'idflow_result_delivery_attempts_total{taskType="unknown",outcome="ok"}'), 1, "a result without its task type");
     assert.equal(value(text, 'task_update_error_total{taskType="a",exception="ConductorError"}'), 1);
     assert.equal(value(text, 'idflow_results_dropped_total{taskType="a"}'), 1);
     assert.equal(value(text, 'task_update_time_seconds_count{taskType="a",status="SUCCESS"}'), 1, "attempts without a duration are not timed");
