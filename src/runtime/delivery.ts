@@ -113,9 +113,9 @@ export class ResultDelivery {
   /** Sends under way (a list, not a Set: in-flight.ts says why). */
   private readonly inflight = new InFlight<Promise<unknown>>();
   /**
-   * Every update under way (a POST's request, an update-v2's timer) listens here, a set entry per
-   * request: closing ends them all. Not the closing AbortSignal itself: a listener per task on a
-   * long-lived EventTarget kept each task's objects alive through young-generation GCs (abort-group.ts).
+   * Every update under way (a POST's request, an update-v2's timer) listens here, one array entry
+   * per request: closing ends them all. Not the closing AbortSignal itself: a listener per task on
+   * a long-lived EventTarget kept each task's objects alive through young-generation GCs (abort-group.ts).
    */
   private readonly updates = new AbortGroup();
   /** Aborts on close: ends the updates under way, the backlog's backoff sleep and close()'s wait. */

@@ -71,7 +71,7 @@ export type SpoolSync = "always" | "background" | "never";
 /** One undelivered result and what the delivery already did to it. */
 export interface SpoolEntry {
   result: TaskResult;
-  /** The worker (task type) that made it, for the metrics; absent in spools written before 0.1. */
+  /** The worker (task type) that made it, for the metrics; absent in spools an older idflow wrote. */
   worker?: string;
   /** True once the result was replaced by a minimal FAILED after the server refused it. */
   downgraded?: boolean;
