@@ -21,10 +21,7 @@
  * handed out to the last result taken), the same over the run's second half (without the
  * start-up's JIT compilation), context switches per task of the worker's threads, and tasks/s.
  */
-import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,7 +30,7 @@ import { CONTENDERS, type Contender } from "./peers/contenders.ts";
 import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
 import { treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
-import { conductorTask } from "../test/support/conductor-task.ts";
+import { startTaskQueueDouble } from "../test/support/task-queue-double.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (line: string) => process.stderr.write(`[overhead] ${line}\n`);
@@ -80,16 +77,12 @@ interface RunFigures {
 /** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
 async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   const taskName = "bench_overhead_noop";
-  const template = conductorTask(taskName);
-  let handedOut = 0;
   let taken = 0;
   let pid = 0;
   const marks: Array<{ cpuMs: number; cs: number; at: number }> = [];
   const mark = () => marks.push({ cpuMs: treeUsage(pid).cpuMs, cs: treeContextSwitches(pid), at: performance.now() });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  const task = () => JSON.stringify({ ...template, taskId: randomUUID(), workflowInstanceId: randomUUID(), scheduledTime: Date.now() });
-  const later = (f: () => void) => (delayMs > 0 ? setTimeout(f, delayMs) : f());
   const took = () => {
     taken++;
     if (taken === Math.floor(n / 2)) mark();
@@ -98,48 +91,8 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
       done();
     }
   };
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://double");
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d: string) => (body += d));
-    req.on("end", () => {
-      const json = (status: number, text: string) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(text);
-      };
-      if (url.pathname.startsWith("/api/tasks/poll/batch/")) {
-        const count = Math.min(Number(url.searchParams.get("count") ?? 1), n - handedOut);
-        if (count <= 0) {
-          setTimeout(() => json(200, "[]"), Number(url.searchParams.get("timeout") ?? 100));
-          return;
-        }
-        if (handedOut === 0) mark();
-        handedOut += count;
-        const text = `[${Array.from({ length: count }, task).join(",")}]`;
-        later(() => json(200, text));
-      } else if (url.pathname === "/api/tasks/update-v2") {
-        took();
-        if (handedOut < n) {
-          handedOut++;
-          const text = task();
-          later(() => json(200, text));
-        } else later(() => res.writeHead(204).end());
-      } else if (url.pathname === "/api/tasks" && req.method === "POST") {
-        took();
-        const id = (JSON.parse(body) as { taskId: string }).taskId;
-        later(() => {
-          res.writeHead(200, { "content-type": "text/plain" });
-          res.end(id);
-        });
-      } else if (url.pathname === "/health") json(200, '{"healthy":true}');
-      else if (url.pathname === "/api/admin/config") json(200, '{"version":"double"}');
-      else json(200, "{}");
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const double = await startTaskQueueDouble({ taskName, total: n, delayMs, onFirstTask: mark, onResult: took });
+  const serverUrl = double.url;
   const child = c.start({ serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 });
   pid = child.pid!;
   if (flags.pin !== undefined) {
@@ -155,8 +108,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
     child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
     child.kill("SIGKILL");
-    server.closeAllConnections();
-    server.close();
+    double.close();
   }
   const [start, mid, end] = marks;
   const half = n - Math.floor(n / 2);
