@@ -16,6 +16,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeF
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { npmPack } from "../../test/support/npm-pack.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -49,14 +50,9 @@ function pack(checkout: string, log: (line: string) => void): PackedIdflow | str
   scratch.push(dir);
   log(`packing idflow from ${checkout} (npm pack: the build users install)`);
   const t0 = Date.now();
-  const r = spawnSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: checkout, encoding: "utf8", timeout: 300_000 });
-  if (r.status !== 0) return `npm pack failed in ${checkout}: ${(r.stderr || r.stdout || String(r.error)).trim().split("\n").slice(-5).join(" | ")}`;
-  let tarball: string;
-  try {
-    tarball = path.join(dir, (JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as Array<{ filename: string }>)[0].filename);
-  } catch {
-    return `npm pack in ${checkout} printed no file name: ${r.stdout.slice(0, 300)}`;
-  }
+  const packed = npmPack(checkout, dir);
+  if (typeof packed === "string") return packed;
+  const tarball = packed.tarball;
   const project = path.join(dir, "project");
   const pkg = path.join(project, "node_modules/idflow");
   mkdirSync(pkg, { recursive: true });

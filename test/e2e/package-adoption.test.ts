@@ -6,13 +6,14 @@
  * package and the project's strict tsc reports no error. npm installs from its local cache.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { testServerUrl, uniqueName } from "../support/conductor.ts";
+import { type Packed, npmPack } from "../support/npm-pack.ts";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "idflow-adopt-"));
@@ -53,11 +54,11 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     run(path.join(app, "node_modules", ".bin", "idflow"), [...args, "--server-url", testServerUrl()], app, timeoutMs);
 
   it("npm pack: a built package with no tests, fixtures, benchmarks or sources", async () => {
-    const r = await npm(["pack", "--json", "--pack-destination", tmp], repo);
-    ok(r, "npm pack");
-    const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[];
-    tarball = path.join(tmp, info!.filename);
-    const files = info!.files.map((f) => f.path);
+    // one pack of this checkout at a time (bench-peers-quick packs it too, maybe at the same time)
+    const info = npmPack(repo, tmp, userEnv);
+    assert.equal(typeof info, "object", `npm pack: ${info}`);
+    const { files } = info as Packed;
+    tarball = (info as Packed).tarball;
     for (const needed of [
       "package.json",
       "README.md",
@@ -83,10 +84,11 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     const pkg = JSON.parse(readFileSync(path.join(repo, "package.json"), "utf8"));
     assert.equal(pkg.exports["."].types, "./dist/src/index.d.ts");
     assert.equal(pkg.exports["."].import, "./dist/src/index.js");
-    const map = JSON.parse(readFileSync(path.join(repo, "dist/src/index.js.map"), "utf8"));
+    // from the tarball: this checkout's dist/ may be rebuilt by another pack by now
+    const map = JSON.parse(execFileSync("tar", ["-xOzf", tarball, "package/dist/src/index.js.map"], { encoding: "utf8" }));
     assert.deepEqual(map.sources, ["../../src/index.ts"], "source maps point back at src/");
     process.stderr.write(
-      `# tarball ${info!.filename}: ${(info!.size / 1024).toFixed(1)} kB packed, ${(info!.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files\n`,
+      `# tarball ${path.basename(tarball)}: ${((info as Packed).size / 1024).toFixed(1)} kB packed, ${((info as Packed).unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files\n`,
     );
   });
 
