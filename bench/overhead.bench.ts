@@ -14,6 +14,8 @@
  *   --delay MS              the double answers each call after MS ms (default 4: about what the local
  *                           Conductor takes, so the worker sleeps and wakes once per task as it does
  *                           there; 0 = at once, the worker never waits)
+ *   --output-kb N           each task returns about N KB of JSON (default 0: {}); idflow and the
+ *                           loops only (BENCH_OUTPUT_KB)
  *   --pin CPU               run the worker on this CPU (taskset) and the double on the others
  *   --out FILE              write the raw JSON there instead of bench/results/
  *
@@ -44,6 +46,7 @@ const { values: flags } = parseArgs({
     runs: { type: "string" },
     delay: { type: "string" },
     pin: { type: "string" },
+    "output-kb": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -53,10 +56,19 @@ const int = (v: string | undefined, d: number, what: string) => wholeNumber(v, d
 const n = int(flags.n, quick ? 300 : 4000, "n");
 const runs = int(flags.runs, quick ? 1 : 3, "runs");
 const delayMs = int(flags.delay, 4, "delay");
+const outputKb = int(flags["output-kb"], 0, "output-kb");
 const levels = (flags.concurrency ?? "1").split(",").map((s) => int(s, 1, "concurrency"));
 const defaultIds = ["idflow", ...(process.env.BENCH_IDFLOW_OTHER ? ["idflow-other"] : []), "loop-v2", "loop-post"];
 const ids = flags.contenders?.split(",") ?? defaultIds;
 checkContenderIds(ids, log);
+if (outputKb > 0) {
+  const cannot = ids.filter((id) => !/^(idflow|loop-)/.test(id));
+  if (cannot.length) {
+    log(`--output-kb: ${cannot.join(", ")} return no output of that size; only idflow and the loops do`);
+    process.exit(2);
+  }
+  process.env.BENCH_OUTPUT_KB = String(outputKb); // the contenders' environment is this process's (contenders.ts)
+}
 const contenders = ids.map((id) => CONTENDERS.find((c) => c.id === id)!);
 for (const c of contenders) {
   const why = c.prepare(log);
@@ -133,7 +145,7 @@ if (flags.pin !== undefined) {
   }
 }
 log(
-  `${runs} run(s) of ${n} tasks, concurrency ${levels.join(",")}, the double answers after ${delayMs} ms; load average ${os
+  `${runs} run(s) of ${n} tasks, concurrency ${levels.join(",")}, the double answers after ${delayMs} ms${outputKb ? `, outputs of about ${outputKb} KB` : ""}; load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")}`,
@@ -173,7 +185,7 @@ const result = {
   date: new Date().toISOString(),
   command: `npm run bench -- overhead ${process.argv.slice(2).join(" ")}`.trim(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg() },
-  settings: { n, runs, delayMs, levels, pin: flags.pin ?? null },
+  settings: { n, runs, delayMs, levels, outputKb, pin: flags.pin ?? null },
   cells,
 };
 const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `overhead-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);

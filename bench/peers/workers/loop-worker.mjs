@@ -26,7 +26,12 @@ const durableDir = process.env.BENCH_DURABLE_DIR;
 const journal = durableDir ? openSync(path.join(durableDir, "journal.jsonl"), "a") : undefined;
 const context = durableDir ? new AsyncLocalStorage() : undefined;
 let doneMarks = "";
-const noop = () => ({});
+// BENCH_OUTPUT_KB=<n>: each task returns about n KB of JSON (the same rows as the idflow task's).
+const outputRows = Math.round(Number(process.env.BENCH_OUTPUT_KB ?? 0) * 10);
+const noop = () =>
+  outputRows
+    ? { rows: Array.from({ length: outputRows }, (_, i) => ({ id: i, name: `row-${i}`, score: i / 7, tags: ["alpha", "beta"], active: i % 2 === 0 })) }
+    : {};
 
 function request(method, path, body) {
   return new Promise((resolve, reject) => {
@@ -73,7 +78,7 @@ async function runSlot(task) {
   try {
     while (task) {
       const current = task;
-      const outputData = context ? await context.run(current, () => Promise.resolve().then(() => noop(current.inputData))) : {};
+      const outputData = context ? await context.run(current, () => Promise.resolve().then(() => noop(current.inputData))) : noop(current.inputData);
       const result = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId, status: "COMPLETED", outputData };
       if (journal !== undefined) {
         writeSync(journal, `${doneMarks}${JSON.stringify({ p: result.taskId, r: result })}\n`);

@@ -3,4 +3,12 @@
 // "idflow" is the installed package, as in a user's project.
 import { workerTask } from "idflow";
 
-export const benchNoop = workerTask({ name: process.env.BENCH_TASK_NAME ?? "bench_noop", retryCount: 0, responseTimeoutSeconds: 3600 })(async () => ({}));
+// BENCH_OUTPUT_KB=<n> (the overhead benchmark's --output-kb): each task returns about n KB of
+// JSON, made fresh per task, the same rows as bench/peers/workers/loop-worker.mjs makes.
+const outputRows = Math.round(Number(process.env.BENCH_OUTPUT_KB ?? 0) * 10);
+const output = () =>
+  outputRows
+    ? { rows: Array.from({ length: outputRows }, (_, i) => ({ id: i, name: `row-${i}`, score: i / 7, tags: ["alpha", "beta"], active: i % 2 === 0 })) }
+    : {};
+
+export const benchNoop = workerTask({ name: process.env.BENCH_TASK_NAME ?? "bench_noop", retryCount: 0, responseTimeoutSeconds: 3600 })(async () => output());
