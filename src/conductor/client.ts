@@ -283,18 +283,18 @@ export class ConductorClient {
     return task && typeof task === "object" ? task : undefined;
   }
 
-  /** POST /tasks: report a result. */
-  async updateTask(result: TaskResult, signal?: RequestSignal): Promise<void> {
-    await this.request("POST", "/api/tasks", { data: result, signal });
+  /** POST /tasks: report a result (`json`: the result already serialised, when the caller has it). */
+  async updateTask(result: TaskResult, signal?: RequestSignal, json?: string): Promise<void> {
+    await this.request("POST", "/api/tasks", { data: json ?? result, signal });
   }
 
   /**
    * POST /tasks/update-v2: report a result and get the next task of the same type for this
    * worker (undefined when none). Throws UpdateV2Unsupported on servers without it.
    */
-  async updateTaskV2(result: TaskResult, signal?: RequestSignal, requestTimeoutMs?: number): Promise<Task | undefined> {
+  async updateTaskV2(result: TaskResult, signal?: RequestSignal, requestTimeoutMs?: number, json?: string): Promise<Task | undefined> {
     try {
-      const next = await this.request<Task>("POST", "/api/tasks/update-v2", { data: result, signal, timeoutMs: requestTimeoutMs });
+      const next = await this.request<Task>("POST", "/api/tasks/update-v2", { data: json ?? result, signal, timeoutMs: requestTimeoutMs });
       return next && typeof next === "object" && next.taskId ? next : undefined;
     } catch (err) {
       if (err instanceof ConductorError && (err.status === 405 || (err.status === 404 && !mentionsTask(err, result.taskId)))) {

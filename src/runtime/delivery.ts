@@ -36,6 +36,7 @@ import type { OutageTracker } from "./outage.ts";
 import { ResultJournal, type JournalRecord, type SpoolEntry, type SpoolSync } from "./spool.ts";
 import { AbortGroup } from "./abort-group.ts";
 import { InFlight } from "./in-flight.ts";
+import { outputJsonOf, resultJson, settledResult } from "./result-json.ts";
 import { stallAwareTimeout } from "./stall.ts";
 
 /** How long an update-v2 may take before it is abandoned and retried (ms of running time). */
@@ -181,8 +182,13 @@ export class ResultDelivery {
    * and an empty backlog, uses update-v2 and resolves with the next task for this worker.
    */
   async deliver(result: TaskResult, wantNext = false, taskName?: string): Promise<Task | undefined> {
-    const entry: SpoolEntry = { result: this.checkSize(result, taskName), worker: taskName };
-    const { rec, durable } = this.journal.put(entry);
+    // Serialised once (the output's part by the executor: result-json.ts): the spool line and the
+    // request body are made from this text.
+    let json = resultJson(result);
+    const checked = this.checkSize(result, json, taskName);
+    if (checked !== result) json = JSON.stringify(checked);
+    const entry: SpoolEntry = { result: checked, worker: taskName };
+    const { rec, durable } = this.journal.put(entry, json);
     await durable;
     if (this.closed) {
       this.opts.logger.warn({ taskId: result.taskId }, "result arrived after delivery closed: kept in the spool for the next start");
@@ -264,15 +270,13 @@ export class ResultDelivery {
   }
 
   /** An output over the server's hard limit would fail there without a useful word: fail it here, naming the task and the size. */
-  private checkSize(r: TaskResult, taskName?: string): TaskResult {
+  private checkSize(r: TaskResult, json: string, taskName?: string): TaskResult {
     const limit = this.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     if (!r.outputData || limit <= 0) return r;
-    let bytes: number;
-    try {
-      bytes = Buffer.byteLength(JSON.stringify(r.outputData));
-    } catch {
-      return r;
-    }
+    // The output's JSON is part of the result's: a result within the limit needs no second look.
+    // (A UTF-16 unit is at most 3 bytes of UTF-8: most results pass without counting bytes.)
+    if (json.length * 3 <= limit || Buffer.byteLength(json) <= limit) return r;
+    const bytes = Buffer.byteLength(outputJsonOf(r) ?? JSON.stringify(r.outputData));
     if (bytes <= limit) return r;
     this.stats.oversized++;
     const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -323,8 +327,10 @@ export class ResultDelivery {
     const started = performance.now();
     try {
       let next: Task | undefined;
-      if (timeout) next = await this.opts.client.updateTaskV2(r, timeout, 0);
-      else await this.opts.client.updateTask(r, this.updates);
+      // rec.json is this entry's result as JSON while the entry is the one put() serialised.
+      const json = rec.entry === entry ? rec.json : undefined;
+      if (timeout) next = await this.opts.client.updateTaskV2(r, timeout, 0, json);
+      else await this.opts.client.updateTask(r, this.updates, json);
       this.opts.outage.ok();
       this.stats.delivered++;
       if (this.opts.events?.wants("delivery:attempt"))
@@ -384,6 +390,7 @@ export class ResultDelivery {
           reasonForIncompletion: `Conductor refused the worker's result (${status}): ${(err.serverMessage ?? err.message).slice(0, 500)}`,
         };
         rec.entry = entry;
+        rec.json = undefined; // the JSON of the result it replaced
         this.refusals.delete(rec.id);
         return { kind: "again" };
       }
@@ -425,6 +432,11 @@ export class ResultDelivery {
 
   private enqueue(rec: JournalRecord): void {
     this.queue.push(rec);
+    // The backlog keeps results as objects only (its memory bound counts entries), JSON
+    // round-tripped from the snapshot so that they no longer refer to the task's own objects. A
+    // send from it serialises again.
+    if (rec.entry && rec.json !== undefined) rec.entry.result = settledResult(rec.entry.result);
+    rec.json = undefined;
     if (this.inMemory < this.maxInMemory || !this.journal.evict(rec)) this.inMemory++;
     else if (this.inMemory === this.maxInMemory && this.queue.length === this.maxInMemory + 1) {
       this.opts.logger.warn(

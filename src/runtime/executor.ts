@@ -21,6 +21,7 @@ import { WORKER_DEFAULTS } from "../task/options.ts";
 import { Checkpointer, readCheckpoint, type CheckpointEnvelope, type CheckpointOptions } from "./checkpoint.ts";
 import { contextStorage } from "./context.ts";
 import { findCheckpoint, resumeIsLocal } from "./resume.ts";
+import { sameOutput, withOutputJson } from "./result-json.ts";
 
 /** Why an execution was stopped from outside. */
 export const SHUTDOWN_REASON = "worker shutting down";
@@ -211,7 +212,7 @@ class TaskExecution implements Execution {
     if (this.droppedLogs) this.logs?.push({ log: `(${this.droppedLogs} more log lines not kept)`, taskId: this.task.taskId, createdTime: Date.now() });
     const cp = this.cp;
     const out = cp ? withCheckpoint(r, cp) : r;
-    const done = this.logs?.length ? { ...out, logs: this.logs } : out;
+    const done = this.logs?.length ? sameOutput(out, { ...out, logs: this.logs }) : out;
     // A checkpoint update under way must land before the result, never after it.
     if (cp) void cp.close().then(() => this.settle(done));
     else this.settle(done);
@@ -291,16 +292,16 @@ function withCheckpoint(r: TaskResult, checkpoints: Checkpointer): TaskResult {
   return carry ? { ...r, outputData: { ...r.outputData, ...carry } } : r;
 }
 
-/** A task's return value → TaskResult. */
+/** A task's return value → TaskResult (with its output's JSON attached: result-json.ts). */
 export function mapValue(value: unknown, base: Base): TaskResult {
   if (isInProgress(value)) {
     const out = serialise(value.output ?? {});
     if (!out.ok) return { ...base, status: "FAILED", reasonForIncompletion: out.reason };
-    return { ...base, status: "IN_PROGRESS", callbackAfterSeconds: value.callbackAfterSeconds, outputData: out.value };
+    return withOutputJson({ ...base, status: "IN_PROGRESS", callbackAfterSeconds: value.callbackAfterSeconds, outputData: out.value }, out.json);
   }
   const out = serialise(value);
   if (!out.ok) return { ...base, status: "FAILED", reasonForIncompletion: out.reason };
-  return { ...base, status: "COMPLETED", outputData: out.value };
+  return withOutputJson({ ...base, status: "COMPLETED", outputData: out.value }, out.json);
 }
 
 /** A thrown error → TaskResult (FAILED, or FAILED_WITH_TERMINAL_ERROR for TerminalError). */
@@ -313,16 +314,28 @@ export function mapError(err: unknown, base: Base, addLog: (line: string) => voi
   const r: TaskResult = { ...base, status: terminal ? "FAILED_WITH_TERMINAL_ERROR" : "FAILED", reasonForIncompletion: message.slice(0, 2000) };
   if (withOutput && e.output) {
     const out = serialise(e.output);
-    if (out.ok) r.outputData = out.value;
+    if (out.ok) {
+      r.outputData = out.value;
+      withOutputJson(r, out.json);
+    }
   }
   return r;
 }
 
 /**
- * The output as Conductor will store it: JSON round-tripped (Dates become strings, undefined
- * fields vanish). undefined/null → {}; a value that is not an object is wrapped as { result }.
+ * Outputs whose JSON is at least this long keep that JSON (result-json.ts) instead of being
+ * parsed back into a copy. Below it the copy costs less than carrying the text (measured: a no-op
+ * task's `{}` was no cheaper with the text attached; docs/performance.md).
  */
-export function serialise(value: unknown): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+export const OUTPUT_JSON_KEPT_FROM = 1024;
+
+/**
+ * The output as Conductor will store it (Dates become strings, undefined fields vanish).
+ * undefined/null → {}; a value that is not an object is wrapped as { result }. A plain object
+ * whose JSON is OUTPUT_JSON_KEPT_FROM characters or more is kept as the task returned it, with
+ * that JSON in `json` (what gets sent: result-json.ts); anything else is JSON round-tripped.
+ */
+export function serialise(value: unknown): { ok: true; value: Record<string, unknown>; json?: string } | { ok: false; reason: string } {
   if (value === undefined || value === null) return { ok: true, value: {} };
   let text: string | undefined;
   try {
@@ -331,7 +344,17 @@ export function serialise(value: unknown): { ok: true; value: Record<string, unk
     return { ok: false, reason: `task output cannot be serialised to JSON: ${(err as Error).message}` };
   }
   if (text === undefined) return { ok: false, reason: `task output cannot be serialised to JSON: a ${typeof value} is not JSON` };
+  const keep = text.length >= OUTPUT_JSON_KEPT_FROM;
+  if (keep && isPlainObject(value)) return { ok: true, value, json: text };
   const parsed = JSON.parse(text) as unknown;
-  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return { ok: true, value: parsed as Record<string, unknown> };
-  return { ok: true, value: { result: parsed } };
+  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+    return keep ? { ok: true, value: parsed as Record<string, unknown>, json: text } : { ok: true, value: parsed as Record<string, unknown> };
+  return keep ? { ok: true, value: { result: parsed }, json: `{"result":${text}}` } : { ok: true, value: { result: parsed } };
+}
+
+/** An object literal's kind of object, without a toJSON of its own: its JSON is its own fields. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== "function";
 }

@@ -89,6 +89,12 @@ export interface JournalRecord {
   id: string;
   /** In memory; undefined when evicted (read it back with load()). */
   entry?: SpoolEntry;
+  /**
+   * `entry.result` as JSON, made once by put() for the spool line and kept for the request body
+   * (serialising a result of several MB costs milliseconds each time). Dropped with the entry, and
+   * by whoever replaces `entry.result`.
+   */
+  json?: string;
   /** On disk, once its batch was written. */
   loc?: SpoolLocation;
   /** True once the put is on disk (synced per the policy). */
@@ -248,9 +254,12 @@ export class ResultJournal {
     return recovered;
   }
 
-  /** Append a result; resolves once it is on disk (or kept in memory after a disk error). Never rejects. */
-  put(entry: SpoolEntry): { rec: JournalRecord; durable: Promise<void> } {
-    const rec: JournalRecord = { id: `${this.runId}.${(this.nextId++).toString(36)}`, entry, durable: false, recovered: false };
+  /**
+   * Append a result; resolves once it is on disk (or kept in memory after a disk error). Never
+   * rejects. `json` is `entry.result` already serialised (JSON.stringify), when the caller has it.
+   */
+  put(entry: SpoolEntry, json = JSON.stringify(entry.result)): { rec: JournalRecord; durable: Promise<void> } {
+    const rec: JournalRecord = { id: `${this.runId}.${(this.nextId++).toString(36)}`, entry, json, durable: false, recovered: false };
     rec.held = this.records.add(rec);
     let resolve!: () => void;
     const durable = new Promise<void>((r) => (resolve = r));
@@ -258,7 +267,7 @@ export class ResultJournal {
       resolve();
       return { rec, durable };
     }
-    this.buffer.push({ line: JSON.stringify({ p: rec.id, e: entry }), rec, resolve });
+    this.buffer.push({ line: putLine(rec.id, entry, json), rec, resolve });
     if (this.closed)
       this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
@@ -293,6 +302,7 @@ export class ResultJournal {
   evict(rec: JournalRecord): boolean {
     if (!rec.durable || !rec.loc) return false;
     rec.entry = undefined;
+    rec.json = undefined;
     return true;
   }
 
@@ -319,7 +329,7 @@ export class ResultJournal {
     const lost = this.records.values().filter((r) => !r.durable);
     if (lost.length) {
       this.degradedUntil = 0;
-      for (const r of lost) if (r.entry) this.buffer.push({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r });
+      for (const r of lost) if (r.entry) this.buffer.push({ line: lineOf(r), rec: r });
       this.writeBufferSync();
       const still = lost.filter((r) => !r.durable);
       if (still.length) {
@@ -572,7 +582,7 @@ export class ResultJournal {
       this.current = seg;
       // Results that never reached the disk (an earlier error) go into the new segment first.
       const unwritten = this.records.values().filter((r) => !r.durable && r.entry && !this.buffer.some((b) => b.rec === r));
-      if (unwritten.length) this.buffer.unshift(...unwritten.map((r) => ({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r })));
+      if (unwritten.length) this.buffer.unshift(...unwritten.map((r) => ({ line: lineOf(r), rec: r })));
       return seg;
     });
   }
@@ -645,7 +655,7 @@ export class ResultJournal {
             r.durable = false;
             r.loc = undefined;
             this.unmarkUnsynced(r);
-            this.buffer.push({ line: JSON.stringify({ p: r.id, e: r.entry }), rec: r });
+            this.buffer.push({ line: lineOf(r), rec: r });
           } else this.release(r); // on disk only, in the segments the other run took
         }
         this.schedule();
@@ -755,4 +765,21 @@ function safeUnlink(p: string): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * A put's line, `{"p":id,"e":entry}`, with the result's JSON spliced in as it is instead of
+ * serialising the result again. Every SpoolEntry field is written here (the spool tests read
+ * lines back and compare them with the entry).
+ */
+/** The put line of a record whose entry is in memory. */
+function lineOf(r: JournalRecord): string {
+  return r.json !== undefined ? putLine(r.id, r.entry!, r.json) : JSON.stringify({ p: r.id, e: r.entry });
+}
+
+export function putLine(id: string, entry: SpoolEntry, resultJson: string): string {
+  let e = `{"result":${resultJson}`;
+  if (entry.worker !== undefined) e += `,"worker":${JSON.stringify(entry.worker)}`;
+  if (entry.downgraded !== undefined) e += `,"downgraded":${entry.downgraded}`;
+  return `{"p":${JSON.stringify(id)},"e":${e}}}`;
 }

@@ -12,11 +12,12 @@ import type { TaskResult } from "../../src/conductor/types.ts";
 import { silentLogger } from "../../src/log.ts";
 import { backoffDelay } from "../../src/runtime/backoff.ts";
 import { ResultDelivery } from "../../src/runtime/delivery.ts";
-import { mapError, mapValue, serialise } from "../../src/runtime/executor.ts";
+import { mapError, mapValue, OUTPUT_JSON_KEPT_FROM, serialise } from "../../src/runtime/executor.ts";
+import { resultJson, sameOutput, settledResult } from "../../src/runtime/result-json.ts";
 import { OutageTracker } from "../../src/runtime/outage.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
 import { deadLetterFile } from "../../src/runtime/dead-letter.ts";
-import { BACKGROUND_SYNC_AFTER_MS, ResultJournal, spoolDir } from "../../src/runtime/spool.ts";
+import { BACKGROUND_SYNC_AFTER_MS, putLine, ResultJournal, type SpoolEntry, spoolDir } from "../../src/runtime/spool.ts";
 import { inProgress } from "../../src/task/results.ts";
 import { TerminalError } from "../../src/task/errors.ts";
 import { delay, reg, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
@@ -45,13 +46,19 @@ async function double(answer: (req: http.IncomingMessage, body: string) => { sta
 
 describe("result mapping", () => {
   it("plain object → COMPLETED; primitives wrapped; inProgress → IN_PROGRESS", () => {
-    assert.deepEqual(mapValue({ a: 1, d: new Date(0), u: undefined }, base), {
+    // What is sent: the result's JSON (the output as the task returned it, serialised once).
+    const sent = (v: unknown) => JSON.parse(resultJson(mapValue(v, base))) as TaskResult;
+    assert.deepEqual(sent({ a: 1, d: new Date(0), u: undefined }), {
       ...base,
       status: "COMPLETED",
       outputData: { a: 1, d: "1970-01-01T00:00:00.000Z" },
     });
+    assert.deepEqual(sent(42).outputData, { result: 42 });
     assert.deepEqual(mapValue(42, base).outputData, { result: 42 });
-    assert.deepEqual(mapValue(undefined, base).outputData, {});
+    assert.deepEqual(sent(undefined).outputData, {});
+    assert.deepEqual(sent([1, "x"]).outputData, { result: [1, "x"] });
+    assert.deepEqual(sent({ toJSON: () => ({ via: "toJSON" }) }).outputData, { via: "toJSON" });
+    assert.deepEqual(mapValue(new Map([["k", 1]]), base).outputData, {}, "an object that is not plain: its JSON round-tripped");
     const r = mapValue(inProgress({ callbackAfterSeconds: 5, output: { p: 1 } }), base);
     assert.equal(r.status, "IN_PROGRESS");
     assert.equal(r.callbackAfterSeconds, 5);
@@ -73,6 +80,24 @@ describe("result mapping", () => {
     const t = mapError(new TerminalError("no", { output: { why: "x" } }), base, () => {});
     assert.equal(t.status, "FAILED_WITH_TERMINAL_ERROR");
     assert.deepEqual(t.outputData, { why: "x" });
+    assert.deepEqual(JSON.parse(resultJson(t)).outputData, { why: "x" });
+  });
+  it("the output sent is the task's output when it ended: changing the object afterwards changes nothing sent", () => {
+    const pad = "x".repeat(OUTPUT_JSON_KEPT_FROM);
+    for (const size of ["small", "large"]) {
+      const output = size === "large" ? { n: 1, rows: [{ id: 1 }], pad } : { n: 1, rows: [{ id: 1 }] };
+      const r = mapValue(output, base);
+      const before = JSON.stringify(output);
+      output.n = 2;
+      output.rows.push({ id: 2 });
+      assert.equal(resultJson(r).includes(before), true, `${size}: the output as it was at the end is sent`);
+      assert.deepEqual(JSON.parse(resultJson(sameOutput(r, { ...r, logs: [] }))).outputData, JSON.parse(before), `${size}: with logs`);
+      assert.deepEqual(settledResult(r).outputData, JSON.parse(before), size);
+    }
+    // A copy with another output does not take the snapshot: its JSON is made from its own output.
+    const big = mapValue({ rows: [1], pad }, base);
+    const merged = { ...big, outputData: { ...big.outputData, batches: 3 } };
+    assert.deepEqual(JSON.parse(resultJson(merged)).outputData, { rows: [1], pad, batches: 3 });
   });
 });
 
@@ -182,6 +207,20 @@ describe("spool (write-ahead log)", () => {
       "a stale lease is a dead run's",
     );
     for (const j of [b, d, e]) j.close();
+  });
+
+  it("a put line spliced from the result's JSON reads back as the entry, every field of it", () => {
+    const variants: SpoolEntry[] = [
+      { result: result(1) },
+      { result: { ...result(2), outputData: { text: 'quote " and \\ and \u2028 and é' } }, worker: 'my "task"' },
+      { result: result(3), worker: "w", downgraded: true },
+      { result: result(4), downgraded: false },
+    ];
+    for (const entry of variants) {
+      const line = putLine("run.1a", entry, JSON.stringify(entry.result));
+      assert.deepEqual(JSON.parse(line), { p: "run.1a", e: entry });
+      assert.equal(line, JSON.stringify({ p: "run.1a", e: entry }), "the same bytes JSON.stringify would write");
+    }
   });
 
   it("a torn last line (a crash mid-write) is skipped", async () => {
@@ -355,6 +394,33 @@ describe("delivery under faults", () => {
     for (const [id, a] of last) assert.equal(a.status, 200, id);
     assert.equal(second.stats.recovered, 10);
     assert.equal(await second.close(200), 0);
+  });
+
+  it("a result is serialised once: its spool line and the request body are made from the same JSON", async () => {
+    const { d, make } = await setup((_req, body) => ({ status: 200, body: JSON.parse(body).taskId }));
+    const delivery = make();
+    let serialised = 0;
+    const counted = {
+      toJSON: () => {
+        serialised++;
+        return { rows: [1, 2, 3] };
+      },
+    };
+    const r = { ...result(1), outputData: { counted } } as unknown as TaskResult;
+    await delivery.deliver(r, false, "w");
+    await until(() => delivery.idle, 3000, "delivered");
+    assert.equal(serialised, 1, "JSON.stringify ran on the result more than once");
+    const body = d.seen.find((s) => s.body.includes('"t1"'))!.body;
+    assert.deepEqual(JSON.parse(body), JSON.parse(JSON.stringify(r)));
+    // From the executor: its serialisation of the output is the only one, the delivery's included.
+    // (an output of OUTPUT_JSON_KEPT_FROM characters or more: its JSON rides on the result)
+    serialised = 0;
+    const pad = "p".repeat(OUTPUT_JSON_KEPT_FROM);
+    await delivery.deliver(mapValue({ counted, pad }, { ...base, taskId: "t2" }), false, "w");
+    await until(() => delivery.idle, 3000, "delivered");
+    assert.equal(serialised, 1, "the output was serialised again after the executor");
+    assert.deepEqual(JSON.parse(d.seen.find((s) => s.body.includes('"t2"'))!.body).outputData, { counted: { rows: [1, 2, 3] }, pad });
+    assert.equal(await delivery.close(100), 0);
   });
 
   it("an output over the server's limit is not sent: FAILED_WITH_TERMINAL_ERROR naming the task and the size", async () => {
