@@ -327,10 +327,9 @@ export class ResultDelivery {
     const started = performance.now();
     try {
       let next: Task | undefined;
-      // rec.json is this entry's result as JSON while the entry is the one put() serialised.
-      const json = rec.entry === entry ? rec.json : undefined;
-      if (timeout) next = await this.opts.client.updateTaskV2(r, timeout, 0, json);
-      else await this.opts.client.updateTask(r, this.updates, json);
+      // rec.json: the result as put() serialised it (gone once evicted, queued or replaced).
+      if (timeout) next = await this.opts.client.updateTaskV2(r, timeout, 0, rec.json);
+      else await this.opts.client.updateTask(r, this.updates, rec.json);
       this.opts.outage.ok();
       this.stats.delivered++;
       if (this.opts.events?.wants("delivery:attempt"))

@@ -347,9 +347,10 @@ export function serialise(value: unknown): { ok: true; value: Record<string, unk
   const keep = text.length >= OUTPUT_JSON_KEPT_FROM;
   if (keep && isPlainObject(value)) return { ok: true, value, json: text };
   const parsed = JSON.parse(text) as unknown;
-  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-    return keep ? { ok: true, value: parsed as Record<string, unknown>, json: text } : { ok: true, value: parsed as Record<string, unknown> };
-  return keep ? { ok: true, value: { result: parsed }, json: `{"result":${text}}` } : { ok: true, value: { result: parsed } };
+  const isObject = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+  const obj = isObject ? (parsed as Record<string, unknown>) : { result: parsed };
+  if (!keep) return { ok: true, value: obj };
+  return { ok: true, value: obj, json: isObject ? text : `{"result":${text}}` };
 }
 
 /** An object literal's kind of object, without a toJSON of its own: its JSON is its own fields. */

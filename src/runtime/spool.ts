@@ -767,16 +767,16 @@ function safeUnlink(p: string): void {
   }
 }
 
-/**
- * A put's line, `{"p":id,"e":entry}`, with the result's JSON spliced in as it is instead of
- * serialising the result again. Every SpoolEntry field is written here (the spool tests read
- * lines back and compare them with the entry).
- */
 /** The put line of a record whose entry is in memory. */
 function lineOf(r: JournalRecord): string {
   return r.json !== undefined ? putLine(r.id, r.entry!, r.json) : JSON.stringify({ p: r.id, e: r.entry });
 }
 
+/**
+ * A put's line, `{"p":id,"e":entry}`, with the result's JSON spliced in as it is instead of
+ * serialising the result again. Every SpoolEntry field is written here (the spool tests read
+ * lines back and compare them with the entry).
+ */
 export function putLine(id: string, entry: SpoolEntry, resultJson: string): string {
   let e = `{"result":${resultJson}`;
   if (entry.worker !== undefined) e += `,"worker":${JSON.stringify(entry.worker)}`;

@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { testServerUrl, uniqueName } from "../support/conductor.ts";
-import { type Packed, npmPack } from "../support/npm-pack.ts";
+import { npmPack } from "../support/npm-pack.ts";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "idflow-adopt-"));
@@ -56,9 +56,9 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
   it("npm pack: a built package with no tests, fixtures, benchmarks or sources", async () => {
     // one pack of this checkout at a time (bench-peers-quick packs it too, maybe at the same time)
     const info = npmPack(repo, tmp, userEnv);
-    assert.equal(typeof info, "object", `npm pack: ${info}`);
-    const { files } = info as Packed;
-    tarball = (info as Packed).tarball;
+    if (typeof info === "string") assert.fail(`npm pack: ${info}`);
+    const { files } = info;
+    tarball = info.tarball;
     for (const needed of [
       "package.json",
       "README.md",
@@ -88,7 +88,7 @@ describe("idflow as an npm package in a project of one's own (real Conductor)", 
     const map = JSON.parse(execFileSync("tar", ["-xOzf", tarball, "package/dist/src/index.js.map"], { encoding: "utf8" }));
     assert.deepEqual(map.sources, ["../../src/index.ts"], "source maps point back at src/");
     process.stderr.write(
-      `# tarball ${path.basename(tarball)}: ${((info as Packed).size / 1024).toFixed(1)} kB packed, ${((info as Packed).unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files\n`,
+      `# tarball ${path.basename(tarball)}: ${(info.size / 1024).toFixed(1)} kB packed, ${(info.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files\n`,
     );
   });
 
