@@ -159,7 +159,7 @@ function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
 }
 
 /** A hand-written loop (workers/loop-worker.mjs) on one protocol; `durable` adds its journal and task context. */
-function loop(id: string, describe: string, protocol: "post" | "v2", durable = false): Contender {
+function loop(id: string, describe: string, protocol: "post" | "v2", durable = false, http: "node" | "undici" = "node"): Contender {
   return {
     id,
     describe,
@@ -168,6 +168,7 @@ function loop(id: string, describe: string, protocol: "post" | "v2", durable = f
       run(process.execPath, [path.join(workers, "loop-worker.mjs")], {
         ...benchEnv(s),
         BENCH_PROTOCOL: protocol,
+        ...(http === "undici" ? { BENCH_HTTP: "undici" } : {}),
         ...(durable ? { BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")) } : {}),
       }),
   };
@@ -229,6 +230,7 @@ export const CONTENDERS: Contender[] = [
   },
   loop("loop-post", "hand-written loop: batch poll + POST /tasks", "post"),
   loop("loop-v2", "hand-written loop: batch poll + update-v2 chaining", "v2"),
+  loop("loop-post-undici", "loop-post with idflow's HTTP client: undici's Pool, driven by its dispatch callbacks", "post", false, "undici"),
   loop(
     "loop-v2-durable",
     "loop-v2 plus, in their simplest form, the two things idflow does per task that it does not: each result appended to a journal file before it is sent (done marks after), and the task run in an AsyncLocalStorage context",

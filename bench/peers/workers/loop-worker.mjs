@@ -5,6 +5,8 @@
 //         hands back the slot's next task (chaining) until it answers 204.
 // While tasks flow it polls with a 0 ms server wait; after an empty poll it long-polls for one
 // task (BENCH_POLL_TIMEOUT_MS) and sleeps BENCH_POLL_INTERVAL_MS. Stops on SIGTERM.
+// BENCH_HTTP=undici sends the same calls through undici's Pool (its dispatch callbacks, as idflow's
+// client does) instead of node:http.
 // BENCH_DURABLE_DIR=<dir> adds the two things idflow does per task that the plain loop does not,
 // in their simplest form: each result is appended to a journal file there (one write, with the
 // done marks of answered results riding along) before it is sent, and the no-op runs inside an
@@ -33,7 +35,41 @@ const noop = () =>
     ? { rows: Array.from({ length: outputRows }, (_, i) => ({ id: i, name: `row-${i}`, score: i / 7, tags: ["alpha", "beta"], active: i % 2 === 0 })) }
     : {};
 
+// BENCH_HTTP=undici: the same calls through undici's Pool, driven by its dispatch callbacks as
+// idflow's client does (src/conductor/client.ts), instead of node:http.
+const pool =
+  process.env.BENCH_HTTP === "undici" ? new (await import("undici")).Pool(base.origin, { connections: concurrency + 2, keepAliveTimeout: 10_000 }) : undefined;
+
+function undiciRequest(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    let status = 0;
+    const chunks = [];
+    pool.dispatch(
+      { method, path: base.pathname + path, headers: data ? ["content-type", "application/json"] : [], body: data },
+      {
+        onConnect() {},
+        onHeaders(s) {
+          status = s;
+          return true;
+        },
+        onData(c) {
+          chunks.push(c);
+          return true;
+        },
+        onComplete() {
+          const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
+          if (status >= 400) reject(new Error(`${method} ${path}: ${status} ${text.slice(0, 200)}`));
+          else resolve({ status, text });
+        },
+        onError: reject,
+      },
+    );
+  });
+}
+
 function request(method, path, body) {
+  if (pool) return undiciRequest(method, path, body);
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
