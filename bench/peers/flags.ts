@@ -12,11 +12,11 @@ export function wholeNumber(v: string | undefined, d: number, what: string, log:
   return x;
 }
 
-/** Exit 2 when any of `ids` is not a contender of bench/peers/contenders.ts. */
-export function checkContenderIds(ids: string[] | undefined, log: (line: string) => void): void {
-  const unknown = ids?.filter((id) => !CONTENDERS.some((c) => c.id === id)) ?? [];
+/** Exit 2 when any of `ids` is not a contender of bench/peers/contenders.ts (or of `known`, when given). */
+export function checkContenderIds(ids: string[] | undefined, log: (line: string) => void, known = CONTENDERS.map((c) => c.id)): void {
+  const unknown = ids?.filter((id) => !known.includes(id)) ?? [];
   if (unknown.length) {
-    log(`unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDERS.map((c) => c.id).join(", ")}`);
+    log(`unknown contender(s) ${unknown.join(", ")}; known: ${known.join(", ")}`);
     process.exit(2);
   }
 }
