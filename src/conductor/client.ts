@@ -284,8 +284,8 @@ export class ConductorClient {
   }
 
   /** POST /tasks: report a result (`json`: the result already serialised, when the caller has it). */
-  async updateTask(result: TaskResult, signal?: RequestSignal, json?: string): Promise<void> {
-    await this.request("POST", "/api/tasks", { data: json ?? result, signal });
+  updateTask(result: TaskResult, signal?: RequestSignal, json?: string): Promise<void> {
+    return this.request("POST", "/api/tasks", { data: json ?? result, signal }).then(ignore);
   }
 
   /**
@@ -358,33 +358,57 @@ export class ConductorClient {
     }
   }
 
-  /** One HTTP call; parses JSON bodies, maps every failure to ConductorError. */
-  async request<T = unknown>(method: Method, path: string, opts: RequestOptions = {}, retriedAuth = false): Promise<T | undefined> {
-    let token: string | undefined;
-    if (this.tokens) token = await this.authToken();
-    const query = queryString(opts.params);
-    const data = opts.data === undefined ? undefined : typeof opts.data === "string" ? opts.data : JSON.stringify(opts.data);
-    let res: RawAnswer;
+  /**
+   * One HTTP call; parses JSON bodies, maps every failure to ConductorError. Written with `then`
+   * rather than as an async function: a worker makes one or two of these per task, and each async
+   * layer and `await` is a promise more (and, with AsyncLocalStorage's hooks on, a hook call more)
+   * on that path (docs/performance.md, "Fewer promises per task").
+   */
+  request<T = unknown>(method: Method, path: string, opts: RequestOptions = {}, retriedAuth = false): Promise<T | undefined> {
+    if (!this.tokens) return this.exchange<T>(method, path, opts, retriedAuth, undefined);
+    let token: Promise<string | undefined>;
     try {
-      res = await this.send(method, query ? `${path}?${query}` : path, data, opts.timeoutMs ?? this.timeoutMs, opts.signal, token, opts.headers);
+      token = this.authToken();
     } catch (err) {
-      throw this.networkError(`${method} ${path}`, err, opts.signal);
+      return Promise.reject(err); // a token source of the caller's that throws: the call rejects, as any other failure
     }
+    return token.then((t) => this.exchange<T>(method, path, opts, retriedAuth, t));
+  }
+
+  private exchange<T>(method: Method, path: string, opts: RequestOptions, retriedAuth: boolean, token: string | undefined): Promise<T | undefined> {
+    let query: string;
+    let data: string | undefined;
+    try {
+      query = queryString(opts.params);
+      data = opts.data === undefined ? undefined : typeof opts.data === "string" ? opts.data : JSON.stringify(opts.data);
+    } catch (err) {
+      return Promise.reject(err); // as from the async function this was: a call never throws, it rejects
+    }
+    return this.send(method, query ? `${path}?${query}` : path, data, opts.timeoutMs ?? this.timeoutMs, opts.signal, token, opts.headers).then(
+      (res) => this.answer<T>(method, path, opts, retriedAuth, res),
+      (err) => {
+        throw this.networkError(`${method} ${path}`, err, opts.signal);
+      },
+    );
+  }
+
+  /** The answer's value, or the ConductorError it stands for (a token the server found expired is renewed once, and the call made again). */
+  private answer<T>(method: Method, path: string, opts: RequestOptions, retriedAuth: boolean, res: RawAnswer): T | undefined | Promise<T | undefined> {
     const body = parseBody(res.text);
     if (res.status >= 200 && res.status < 300) return (res.status === 204 ? undefined : body) as T | undefined;
     if (opts.accept?.includes(res.status)) return body as T;
     if (this.tokens && !retriedAuth && isExpiredTokenAnswer(res.status, body)) {
-      await this.authToken(true);
-      return this.request<T>(method, path, opts, true);
+      return this.authToken(true).then(() => this.request<T>(method, path, opts, true));
     }
     throw httpError(`${method} ${path}`, res.status, body, this.baseUrl);
   }
 
   /**
    * The wire: one request on the keep-alive pool. `timeoutMs` bounds the wait for the answer's
-   * headers and every pause in its body (0 = none; the caller's signal ends it).
+   * headers and every pause in its body (0 = none; the caller's signal ends it). Never throws:
+   * a failure is the promise's rejection.
    */
-  private async send(
+  private send(
     method: Method,
     pathAndQuery: string,
     data: string | undefined,
@@ -393,16 +417,15 @@ export class ConductorClient {
     token?: string,
     extra?: Record<string, string>,
   ): Promise<RawAnswer> {
-    const headers: string[] = ["accept", "application/json, text/plain, */*"];
-    if (data !== undefined) headers.push("content-type", "application/json");
-    if (this.basicAuth) headers.push("authorization", this.basicAuth);
-    if (token) headers.push("x-authorization", token);
-    if (extra) for (const k in extra) headers.push(k, extra[k]);
-    this.pool ??= new Pool(this.origin, { connections: this.maxSockets, keepAliveTimeout: 10_000 });
-    const pool = this.pool;
     return new Promise<RawAnswer>((resolve, reject) => {
+      const headers: string[] = ["accept", "application/json, text/plain, */*"];
+      if (data !== undefined) headers.push("content-type", "application/json");
+      if (this.basicAuth) headers.push("authorization", this.basicAuth);
+      if (token) headers.push("x-authorization", token);
+      if (extra) for (const k in extra) headers.push(k, extra[k]);
+      this.pool ??= new Pool(this.origin, { connections: this.maxSockets, keepAliveTimeout: 10_000 });
       const answer = new Answer(resolve, reject, signal);
-      pool.dispatch({ method, path: this.prefix + pathAndQuery, headers, body: data, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, answer);
+      this.pool.dispatch({ method, path: this.prefix + pathAndQuery, headers, body: data, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, answer);
     });
   }
 
@@ -488,6 +511,8 @@ function mentionsTask(err: ConductorError, taskId: string): boolean {
 }
 
 const enc = encodeURIComponent;
+
+const ignore = (): void => undefined;
 
 /**
  * One answer, read straight from undici's dispatch callbacks: the status and the body's bytes.

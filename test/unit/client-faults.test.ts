@@ -201,6 +201,34 @@ describe("ConductorClient wire", () => {
   });
 });
 
+describe("ConductorClient calls reject, never throw", () => {
+  test("data JSON cannot carry, and a token source that throws, reject the call's promise; nothing is sent", async () => {
+    double.on("POST", "/api/tasks", { text: "t1" });
+    client = new ConductorClient({ serverUrl: double.url });
+    const circular: Record<string, unknown> = { taskId: "t1", workflowInstanceId: "w1", status: "COMPLETED" };
+    circular.outputData = circular;
+    let call: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => (call = client!.updateTask(circular as never)));
+    await assert.rejects(call!, /circular/i);
+
+    const throwing = new ConductorClient({
+      serverUrl: double.url,
+      tokenSource: {
+        token() {
+          throw new Error("no token today");
+        },
+      },
+    });
+    try {
+      assert.doesNotThrow(() => (call = throwing.updateTask({ taskId: "t1", workflowInstanceId: "w1", status: "COMPLETED" })));
+      await assert.rejects(call!, /no token today/);
+    } finally {
+      throwing.close();
+    }
+    assert.equal(double.calls("POST", "/api/tasks").length, 0);
+  });
+});
+
 describe("ConductorClient auth", () => {
   test("fetches a token once, sends it as X-Authorization, refreshes once on EXPIRED_TOKEN", async () => {
     let issued = 0;
