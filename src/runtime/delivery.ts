@@ -35,7 +35,6 @@ import type { RuntimeEvents } from "./events.ts";
 import type { OutageTracker } from "./outage.ts";
 import { ResultJournal, type JournalRecord, type SpoolEntry, type SpoolSync } from "./spool.ts";
 import { AbortGroup } from "./abort-group.ts";
-import { InFlight } from "./in-flight.ts";
 import { outputJsonOf, resultJson, settledResult } from "./result-json.ts";
 import { stallAwareTimeout } from "./stall.ts";
 
@@ -111,8 +110,9 @@ export class ResultDelivery {
   private readonly deadLetters: string;
   private v2: boolean;
   private draining?: Promise<void>;
-  /** Sends under way (a list, not a Set: in-flight.ts says why). */
-  private readonly inflight = new InFlight<Promise<unknown>>();
+  /** Results being sent outside the backlog now (a count, not a list of their promises: no promise more per result). */
+  private sending = 0;
+  private sendWaiters: Array<() => void> = [];
   /**
    * Every update under way (a POST's request, an update-v2's timer) listens here, one array entry
    * per request: closing ends them all. Not the closing AbortSignal itself: a listener per task on
@@ -163,7 +163,7 @@ export class ResultDelivery {
 
   /** True when nothing waits for delivery. */
   get idle(): boolean {
-    return this.queue.length === 0 && this.inflight.size === 0 && !this.draining;
+    return this.queue.length === 0 && this.sending === 0 && !this.draining;
   }
 
   /** False while the backlog is over its bound (the pollers take no new work). */
@@ -180,8 +180,10 @@ export class ResultDelivery {
   /**
    * Deliver a result. Resolves once it is delivered or queued (never throws). With `wantNext`
    * and an empty backlog, uses update-v2 and resolves with the next task for this worker.
+   * (A chain of `then`s, not an async function: every task passes here, and each async layer is
+   * promises more on its path; docs/performance.md, "Fewer promises per task".)
    */
-  async deliver(result: TaskResult, wantNext = false, taskName?: string): Promise<Task | undefined> {
+  deliver(result: TaskResult, wantNext = false, taskName?: string): Promise<Task | undefined> {
     // Serialised once (the output's part by the executor: result-json.ts): the spool line and the
     // request body are made from this text.
     let json = resultJson(result);
@@ -189,9 +191,13 @@ export class ResultDelivery {
     if (checked !== result) json = JSON.stringify(checked);
     const entry: SpoolEntry = { result: checked, worker: taskName };
     const { rec, durable } = this.journal.put(entry, json);
-    await durable;
+    return durable.then(() => this.afterDurable(rec, wantNext));
+  }
+
+  /** The result is in the spool: send it now, or behind the backlog. */
+  private afterDurable(rec: JournalRecord, wantNext: boolean): Promise<Task | undefined> | undefined {
     if (this.closed) {
-      this.opts.logger.warn({ taskId: result.taskId }, "result arrived after delivery closed: kept in the spool for the next start");
+      this.opts.logger.warn({ taskId: rec.entry?.result.taskId }, "result arrived after delivery closed: kept in the spool for the next start");
       this.journal.close();
       return undefined;
     }
@@ -199,10 +205,7 @@ export class ResultDelivery {
       this.enqueue(rec);
       return undefined;
     }
-    const p = this.sendDirect(rec, wantNext && this.v2);
-    const sending = this.inflight.add(p);
-    void p.finally(() => this.inflight.remove(sending));
-    return p;
+    return this.sendDirect(rec, wantNext && this.v2);
   }
 
   /**
@@ -219,14 +222,14 @@ export class ResultDelivery {
         await Promise.race([settled, aborted]);
       }
       while (Date.now() < deadline) {
-        await Promise.allSettled(this.inflight.values());
+        await this.sent();
         if (this.queue.length === 0) {
           if (!this.draining) break;
         } else this.kick();
         if (this.draining) await this.draining;
         if (this.closing.signal.aborted) break;
       }
-      await Promise.allSettled(this.inflight.values());
+      await this.sent();
       if (this.draining) await this.draining;
     } finally {
       clearTimeout(timer);
@@ -297,19 +300,30 @@ export class ResultDelivery {
     this.opts.events?.emit("delivery:backlog", { backlog: this.stats.backlog, spooled: this.stats.spooled });
   }
 
+  /** Send a result outside the backlog (nothing waits): counted in `sending` until it is answered or queued. */
   private async sendDirect(rec: JournalRecord, wantNext: boolean): Promise<Task | undefined> {
-    for (;;) {
-      const outcome = await this.send(rec, wantNext);
-      if (outcome.kind === "ok") return outcome.next;
-      if (outcome.kind === "drop") return undefined;
-      if (outcome.kind === "again") {
-        wantNext = wantNext && this.v2;
-        continue;
+    this.sending++;
+    try {
+      for (;;) {
+        const outcome = await this.send(rec, wantNext);
+        if (outcome.kind === "ok") return outcome.next;
+        if (outcome.kind === "drop") return undefined;
+        if (outcome.kind === "again") {
+          wantNext = wantNext && this.v2;
+          continue;
+        }
+        this.stats.retried++;
+        this.enqueue(rec);
+        return undefined;
       }
-      this.stats.retried++;
-      this.enqueue(rec);
-      return undefined;
+    } finally {
+      if (--this.sending === 0) for (const w of this.sendWaiters.splice(0)) w();
     }
+  }
+
+  /** Resolves when no result is being sent outside the backlog. */
+  private sent(): Promise<void> {
+    return this.sending === 0 ? Promise.resolve() : new Promise((resolve) => this.sendWaiters.push(resolve));
   }
 
   /** One attempt. */

@@ -148,6 +148,15 @@ export interface JournalOptions {
   onRecovered?: (records: JournalRecord[]) => void;
 }
 
+/** What put() returns when the journal is off: nothing to wait for. */
+const WRITTEN = Promise.resolve();
+
+function nextBatch(): { written: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const written = new Promise<void>((r) => (resolve = r));
+  return { written, resolve };
+}
+
 export function spoolDir(stateDir: string): string {
   return path.join(stateDir, "spool");
 }
@@ -210,6 +219,8 @@ export class ResultJournal {
   private seq = 0;
   private nextId = 0;
   private buffer: Array<{ line: string; rec?: JournalRecord; resolve?: () => void }> = [];
+  /** The promise the puts in the buffer wait on: resolved when the batch that takes them is written (or kept in memory). */
+  private nextBatch?: { written: Promise<void>; resolve: () => void };
   private flushing?: Promise<void>;
   private flushScheduled = false;
   private timer?: NodeJS.Timeout;
@@ -261,17 +272,14 @@ export class ResultJournal {
   put(entry: SpoolEntry, json = JSON.stringify(entry.result)): { rec: JournalRecord; durable: Promise<void> } {
     const rec: JournalRecord = { id: `${this.runId}.${(this.nextId++).toString(36)}`, entry, json, durable: false, recovered: false };
     rec.held = this.records.add(rec);
-    let resolve!: () => void;
-    const durable = new Promise<void>((r) => (resolve = r));
-    if (this.opts.off) {
-      resolve();
-      return { rec, durable };
-    }
-    this.buffer.push({ line: putLine(rec.id, entry, json), rec, resolve });
+    if (this.opts.off) return { rec, durable: WRITTEN };
+    // Every put of the buffer's next batch shares one promise (one per batch, not one per result).
+    const batch = (this.nextBatch ??= nextBatch());
+    this.buffer.push({ line: putLine(rec.id, entry, json), rec, resolve: batch.resolve });
     if (this.closed)
       this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
-    return { rec, durable };
+    return { rec, durable: batch.written };
   }
 
   /** The result was answered (delivered, refused into the dead letters, or gone): forget it. */
@@ -399,6 +407,7 @@ export class ResultJournal {
   private async flushBatch(): Promise<void> {
     const seg = this.usableSegment();
     const batch = this.buffer.splice(0);
+    this.nextBatch = undefined; // the puts from now on wait for the batch after this one
     if (!batch.length) return;
     if (!seg) {
       this.keepInMemory(batch);
@@ -472,6 +481,7 @@ export class ResultJournal {
   private writeBufferSync(): void {
     const seg = this.usableSegment(true);
     const batch = this.buffer.splice(0);
+    this.nextBatch = undefined; // the puts from now on wait for the batch after this one
     if (!batch.length) return;
     if (!seg) {
       this.keepInMemory(batch);

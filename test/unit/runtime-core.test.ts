@@ -149,6 +149,30 @@ describe("spool (write-ahead log)", () => {
     );
   });
 
+  it("the puts of one batch share one promise; a put made while a batch is being written waits for its own", async () => {
+    const dir = spoolDir(tempStateDir());
+    // "always": each batch waits for its fdatasync, so a put can come while one is under way.
+    const j = new ResultJournal({ dir, logger: silentLogger(), sync: "always" });
+    j.open();
+    const first = entries(3).map((e) => j.put(e));
+    assert.equal(first[0].durable, first[2].durable, "one promise for the batch");
+    await new Promise((r) => setImmediate(r)); // the first batch is written; its sync may be under way
+    const late = j.put(entries(1, 4)[0]);
+    assert.notEqual(late.durable, first[0].durable, "a put after the batch was taken waits for the next one");
+    await late.durable;
+    assert.ok(late.rec.durable, "resolved only once its own line is written");
+    await Promise.all(first.map((p) => p.durable));
+    assert.ok(first.every((p) => p.rec.durable));
+    const lines = readdirSync(dir)
+      .filter((f) => f.startsWith("wal-"))
+      .flatMap((f) => readFileSync(path.join(dir, f), "utf8").trim().split("\n"));
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { e: { result: { taskId: string } } }).e.result.taskId),
+      ["t1", "t2", "t3", "t4"],
+    );
+    j.close();
+  });
+
   it("background sync: a result the server took within syncAfterMs is never synced; one still waiting is synced once, then not again", async () => {
     assert.equal(BACKGROUND_SYNC_AFTER_MS, 1000, "the default the README and docs/architecture.md state");
     const after = 100;
