@@ -53,8 +53,12 @@ function benchEnv(spec: WorkerSpec): NodeJS.ProcessEnv {
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = repo): ChildProcess {
   // BENCH_CPU_PROF=<dir>: every Node contender writes a V8 CPU profile there when it exits
   // (sampled every BENCH_CPU_PROF_INTERVAL µs, V8's default 1000 otherwise).
+  // BENCH_NODE_FLAGS="...": flags for every Node contender's node, before its script (V8 flags such
+  // as --no-memory-reducer, which NODE_OPTIONS does not take).
   const prof = process.env.BENCH_CPU_PROF;
   const every = process.env.BENCH_CPU_PROF_INTERVAL;
+  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  if (nodeFlags.length && cmd === process.execPath) args = [...nodeFlags, ...args];
   if (prof && cmd === process.execPath)
     args = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`, ...(every ? [`--cpu-prof-interval=${every}`] : []), ...args];
   // stdout is ignored (no contender needs it); stderr is kept for the error report.
