@@ -2,9 +2,10 @@
  * `npm run bench -- hot-path [--quick] [...]`: the JavaScript a worker runs per task, without HTTP.
  * The overhead benchmark (overhead.bench.ts) measures whole workers against an HTTP double, where
  * the sockets, undici and the machine's noise (a run's spread is ±20%) hide a change of 1 µs per
- * task. Here every contender runs against the same client in memory, which answers each call on
+ * task. Here every contender sends its calls to the same server in memory, which answers each on
  * the next event-loop turn (as an I/O callback would) and does nothing else: what is measured is
- * the runtime's own per-task work (the poll loop, the executor, the journal, delivery), to ±2%.
+ * the runtime's own per-task work (the poll loop, the executor, the journal, delivery, the
+ * client), to ±2%.
  * It says nothing about HTTP or the server (the overhead and peers benchmarks do).
  *
  *   --quick               smoke mode: 20,000 tasks, one run
@@ -108,7 +109,7 @@ function memoryServer(total: number, onResult: () => void) {
       } else answer(handler, 404, "");
       return true;
     },
-    close() {},
+    // ConductorClient.close() destroys its pool.
     destroy: () => Promise.resolve(),
   };
 }
@@ -187,7 +188,7 @@ async function child(id: ContenderId): Promise<void> {
   }
 }
 
-/** The minimal loops (the same shape as bench/peers/workers/loop-worker.mjs, on the memory client). */
+/** The minimal loops (the same shape as bench/peers/workers/loop-worker.mjs, on the server in memory). */
 function runLoop(server: MemoryServer, durableDir?: string): () => Promise<void> {
   const journal = durableDir ? openSync(path.join(durableDir, "journal.jsonl"), "a") : undefined;
   const context = durableDir ? new AsyncLocalStorage<Task>() : undefined;

@@ -362,7 +362,7 @@ export class ConductorClient {
    * One HTTP call; parses JSON bodies, maps every failure to ConductorError. Written with `then`
    * rather than as an async function: a worker makes one or two of these per task, and each async
    * layer and `await` is a promise more (and, with AsyncLocalStorage's hooks on, a hook call more)
-   * on that path (docs/performance.md, "Fewer promises per task").
+   * on that path (docs/performance.md, "The runtime's own JavaScript, measured to 2%").
    */
   request<T = unknown>(method: Method, path: string, opts: RequestOptions = {}, retriedAuth = false): Promise<T | undefined> {
     if (!this.tokens) return this.exchange<T>(method, path, opts, retriedAuth, undefined);

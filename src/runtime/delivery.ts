@@ -181,7 +181,7 @@ export class ResultDelivery {
    * Deliver a result. Resolves once it is delivered or queued (never throws). With `wantNext`
    * and an empty backlog, uses update-v2 and resolves with the next task for this worker.
    * (A chain of `then`s, not an async function: every task passes here, and each async layer is
-   * promises more on its path; docs/performance.md, "Fewer promises per task".)
+   * promises more on its path; docs/performance.md, "The runtime's own JavaScript, measured to 2%".)
    */
   deliver(result: TaskResult, wantNext = false, taskName?: string): Promise<Task | undefined> {
     // Serialised once (the output's part by the executor: result-json.ts): the spool line and the
