@@ -21,7 +21,9 @@
  *
  * Figures per run: CPU ms per task (the worker's process tree, from /proc, from the first task
  * handed out to the last result taken), the same over the run's second half (without the
- * start-up's JIT compilation), context switches per task of the worker's threads, and tasks/s.
+ * start-up's JIT compilation), context switches per task of the worker's threads, and tasks/s;
+ * and the requests the worker made, as the double counted them: polls per task, tasks per poll
+ * (the batches' mean size), and the share of results sent by update-v2 (the rest by POST /tasks).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -84,6 +86,9 @@ interface RunFigures {
   cpuMsPerTask: number;
   steadyCpuMsPerTask: number;
   contextSwitchesPerTask: number;
+  pollsPerTask: number;
+  tasksPerPoll: number;
+  updateV2Share: number;
 }
 
 /** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
@@ -114,8 +119,10 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-3000)));
   const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`${c.id} exited (${code}) before the end:\n${stderr}`))));
+  let counted = double.requests;
   try {
     await Promise.race([finished, exited]);
+    counted = { ...double.requests }; // as the last result arrived (not the polls of the stop)
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
@@ -124,12 +131,16 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   }
   const [start, mid, end] = marks;
   const half = n - Math.floor(n / 2);
+  const r = counted;
   return {
     tasks: n,
     tasksPerSecond: +((n * 1000) / (end.at - start.at)).toFixed(0),
     cpuMsPerTask: +((end.cpuMs - start.cpuMs) / n).toFixed(3),
     steadyCpuMsPerTask: +((end.cpuMs - mid.cpuMs) / half).toFixed(3),
     contextSwitchesPerTask: +((end.cs - start.cs) / n).toFixed(2),
+    pollsPerTask: +(r.polls / n).toFixed(3),
+    tasksPerPoll: +(r.polledTasks / Math.max(1, r.polls - r.emptyPolls)).toFixed(1),
+    updateV2Share: +(r.updateV2 / Math.max(1, r.updateV2 + r.post)).toFixed(2),
   };
 }
 
@@ -169,6 +180,9 @@ const cols: Array<[keyof RunFigures, string]> = [
   ["steadyCpuMsPerTask", "CPU ms/task, 2nd half"],
   ["contextSwitchesPerTask", "context switches/task"],
   ["tasksPerSecond", "tasks/s"],
+  ["pollsPerTask", "polls/task"],
+  ["tasksPerPoll", "tasks/poll"],
+  ["updateV2Share", "update-v2 share"],
 ];
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
 const lines = [`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`, `|---|---|---|${cols.map(() => "---").join("|")}|`];

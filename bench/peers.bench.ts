@@ -26,6 +26,10 @@
  *   --warm-worker N         each recorded drain's worker first runs N tasks (its JIT warm, as in a worker that has
  *                           been up a while), is stopped (SIGSTOP) while the queue fills, and continued to drain it
  *                           (default 0: a new process drains, its start-up compilation inside the window)
+ *   --warm-idle S           with --warm-worker: the warmed worker then runs idle for S seconds (polling an empty
+ *                           queue) before it is stopped (default 10, quick 1: past V8's memory reducer, which runs 8 s after
+ *                           a full collection; bench/peers/measure.ts drain() says why; 0 = stopped at once, as
+ *                           before 2026-12-04)
  *   --require-all           exit 1 if any contender could not run
  *   --out FILE              write the raw JSON there instead of bench/results/
  * BENCH_SERVER_PID=<pid> (with CONDUCTOR_SERVER_URL) adds the server's CPU per task to the drain.
@@ -65,6 +69,7 @@ const { values: flags } = parseArgs({
     "server-warmup": { type: "string" },
     "fresh-server": { type: "string" },
     "warm-worker": { type: "string" },
+    "warm-idle": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -78,6 +83,7 @@ const trickleN = num(flags.trickle, quick ? 20 : 200, "trickle");
 const longN = num(flags.long, quick ? 0 : 20_000, "long");
 const warmN = quick ? 10 : 200;
 const warmWorkerN = num(flags["warm-worker"], 0, "warm-worker");
+const warmIdleS = num(flags["warm-idle"], quick ? 1 : 10, "warm-idle");
 const serverWarmN = num(flags["server-warmup"], 6000, "server-warmup");
 const freshServer = flags["fresh-server"] ?? "each-run";
 if (freshServer !== "each-run" && freshServer !== "once") {
@@ -142,7 +148,7 @@ else await newServer();
 const serverVersion = (await client.serverVersion()) ?? "unknown";
 const load = os.loadavg();
 log(
-  `Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}${warmWorkerN ? ` (each by a worker warmed with ${warmWorkerN} tasks)` : ""}, trickle ${trickleN}, long ${longN}`,
+  `Conductor ${serverVersion} at ${url}; load average ${load.map((l) => l.toFixed(2)).join(" ")}; ${runs} run(s), concurrency ${levels.join(",")}, drain ${drainN}${warmWorkerN ? ` (each by a worker warmed with ${warmWorkerN} tasks, then idle ${warmIdleS} s)` : ""}, trickle ${trickleN}, long ${longN}`,
 );
 
 const stamp = Date.now().toString(36);
@@ -174,7 +180,8 @@ async function session(
     const wf = await defineNoop(client, taskName);
     if (shapes.drain > 0) {
       // Recorded drains may start from a warm worker (--warm-worker); the server's warm-up and lead-ins never do.
-      const d = await drain(client, c, spec, wf, shapes.drain, serverPid, shapes.shape ? warmWorkerN : 0);
+      const warmUp = shapes.shape && warmWorkerN > 0 ? { tasks: warmWorkerN, idleMs: warmIdleS * 1000 } : { tasks: 0, idleMs: 0 };
+      const d = await drain(client, c, spec, wf, shapes.drain, serverPid, warmUp);
       w = current = d.worker;
       if (shapes.shape) {
         const into = cell(shapes.shape, concurrency, c.id);
@@ -304,6 +311,7 @@ const result = {
     longN,
     warmN,
     warmWorkerN,
+    warmIdleS: warmWorkerN ? warmIdleS : undefined,
     serverWarmN: quick ? 0 : serverWarmN,
     freshServer: givenUrl ? "given server (CONDUCTOR_SERVER_URL)" : freshServer,
     serversStarted,

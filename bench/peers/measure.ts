@@ -225,9 +225,17 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
  * the queue: from the first task's startTime to the last task's endTime (Conductor's clock), CPU
  * over the same window (so the worker's start-up is left out). Returns the worker, still running.
  *
- * With `warmTasks` the worker is started first and runs that many tasks (so its JIT has compiled
- * its per-task path, as in a worker that has been up a while), then is stopped (SIGSTOP, its whole
- * tree) while the queue fills, and continued (SIGCONT) to drain it. The queue is filled only
+ * With `warm.tasks` the worker is started first and runs that many tasks (so its JIT has compiled
+ * its per-task path, as in a worker that has been up a while), runs idle for `warm.idleMs` (polling,
+ * as a worker does between bursts: see below), then is stopped (SIGSTOP, its whole tree) while the
+ * queue fills, and continued (SIGCONT) to drain it.
+ *
+ * Why idle first: a Node process's V8 runs a memory reducer 8 s after a full collection (idflow's
+ * start-up, with its larger module graph, makes one; the loops' small heaps do not), up to three more
+ * full collections about 600 ms apart if it judges the program idle. A worker up a while has had
+ * them. Stopped 7 s after its start, a worker would keep that timer frozen, and on SIGCONT the
+ * reducer, sampling an allocation rate that spans the stop, would collect three times inside the
+ * measured drain (docs/performance.md, "The drain's first half: V8's memory reducer"). The queue is filled only
  * after every poll the worker had under way has been answered: the server answers a poll within
  * its timeout (spec.pollTimeoutMs), empty as nothing is queued yet, so no task is handed to a
  * stopped worker. Without that wait a poll answered during the queueing would hand tasks to a
@@ -240,11 +248,15 @@ export async function drain(
   wf: string,
   n: number,
   serverPid?: number,
-  warmTasks = 0,
+  warmUp: { tasks: number; idleMs: number } = { tasks: 0, idleMs: 0 },
 ): Promise<{ figures: DrainFigures; worker: WorkerProcess }> {
   let warm: WorkerProcess | undefined;
-  if (warmTasks > 0) {
-    warm = await startAndWarm(client, contender, spec, wf, warmTasks);
+  if (warmUp.tasks > 0) {
+    warm = await startAndWarm(client, contender, spec, wf, warmUp.tasks);
+    if (warmUp.idleMs > 0) {
+      await sleep(warmUp.idleMs);
+      warm.assertAlive();
+    }
     warm.signalTree("SIGSTOP");
     await sleep(spec.pollTimeoutMs + POLLS_ANSWERED_MARGIN_MS);
   }

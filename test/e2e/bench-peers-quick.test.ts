@@ -54,12 +54,13 @@ describe("bench peers --quick (real Conductor)", () => {
     assert.match(log, /\| 10 \| idflow \| 1 \|/);
   });
 
-  it("--warm-worker: each drain by a worker that ran tasks first, stopped while the queue filled, then drained it all", async () => {
+  it("--warm-worker: each drain by a worker that ran tasks first, idled, was stopped while the queue filled, then drained it all", async () => {
     const out = path.join(tmp, "peers-warm.json");
-    const { code, log } = await bench(["--contenders", "idflow,loop-v2", "--warm-worker", "30", "--out", out]);
+    const { code, log } = await bench(["--contenders", "idflow,loop-v2", "--warm-worker", "30", "--warm-idle", "2", "--out", out]);
     assert.equal(code, 0, `the quick benchmark with --warm-worker failed:\n${log.slice(-6000)}`);
     const result = JSON.parse(readFileSync(out, "utf8"));
     assert.equal(result.settings.warmWorkerN, 30);
+    assert.equal(result.settings.warmIdleS, 2);
     assert.deepEqual(result.failures, []);
     for (const id of ["idflow", "loop-v2"]) {
       const drain = result.cells.find((x: { shape: string; contender: string }) => x.shape === "drain" && x.contender === id);
@@ -68,7 +69,7 @@ describe("bench peers --quick (real Conductor)", () => {
       assert.equal(d?.tasks, result.settings.drainN, `${id}: ${JSON.stringify(d)}\n${log.slice(-3000)}`);
       assert.ok(d.tasksPerSecond > 0 && d.cpuMsPerTask > 0, `${id} drain: ${JSON.stringify(d)}`);
     }
-    assert.match(log, /each by a worker warmed with 30 tasks/);
+    assert.match(log, /each by a worker warmed with 30 tasks, then idle 2 s/);
   });
 });
 

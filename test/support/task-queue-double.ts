@@ -4,10 +4,11 @@
  *  - a batch poll takes what is left, up to its `count`; an empty one answers [] after its `timeout`;
  *  - update-v2 answers the slot's next task, or 204 once the queue is empty;
  *  - POST /tasks answers the task id as text, as Conductor does.
- * Each answer comes after `delayMs` (0: at once). It records nothing, so that neither a GC count
- * nor a CPU figure sees the double's own memory: callers count through the hooks. For the
- * overhead benchmark and the runtime's GC test; never to claim Conductor behaviour (the project's
- * HttpDouble, test/support/http-double.ts, is the one for scripted answers and recorded requests).
+ * Each answer comes after `delayMs` (0: at once). It records nothing but a few counters (`requests`),
+ * so that neither a GC count nor a CPU figure sees the double's own memory: callers count through
+ * the hooks. For the overhead benchmark and the runtime's GC test; never to claim Conductor
+ * behaviour (the project's HttpDouble, test/support/http-double.ts, is the one for scripted answers
+ * and recorded requests).
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -24,9 +25,22 @@ export interface TaskQueueDoubleOptions {
   onResult?: () => void;
 }
 
+/** What the worker asked for, counted as it arrived. */
+export interface TaskQueueRequests {
+  /** Batch polls, and those that found nothing (answered [] after their timeout). */
+  polls: number;
+  emptyPolls: number;
+  /** Tasks handed out by polls (the rest came back in update-v2 answers). */
+  polledTasks: number;
+  /** Results by way: update-v2, and POST /tasks. */
+  updateV2: number;
+  post: number;
+}
+
 export interface TaskQueueDouble {
   /** Base URL, without /api. */
   readonly url: string;
+  readonly requests: TaskQueueRequests;
   close(): void;
 }
 
@@ -35,6 +49,7 @@ export async function startTaskQueueDouble(opts: TaskQueueDoubleOptions): Promis
   const task = () => JSON.stringify({ ...template, taskId: randomUUID(), workflowInstanceId: randomUUID(), scheduledTime: Date.now() });
   const later = (f: () => void) => (opts.delayMs > 0 ? setTimeout(f, opts.delayMs) : f());
   let handedOut = 0;
+  const requests: TaskQueueRequests = { polls: 0, emptyPolls: 0, polledTasks: 0, updateV2: 0, post: 0 };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://double");
     let body = "";
@@ -47,15 +62,19 @@ export async function startTaskQueueDouble(opts: TaskQueueDoubleOptions): Promis
       };
       if (url.pathname.startsWith("/api/tasks/poll/batch/")) {
         const count = Math.min(Number(url.searchParams.get("count") ?? 1), opts.total - handedOut);
+        requests.polls++;
         if (count <= 0) {
+          requests.emptyPolls++;
           setTimeout(() => json(200, "[]"), Number(url.searchParams.get("timeout") ?? 100));
           return;
         }
         if (handedOut === 0) opts.onFirstTask?.();
         handedOut += count;
+        requests.polledTasks += count;
         const text = `[${Array.from({ length: count }, task).join(",")}]`;
         later(() => json(200, text));
       } else if (url.pathname === "/api/tasks/update-v2") {
+        requests.updateV2++;
         opts.onResult?.();
         if (handedOut < opts.total) {
           handedOut++;
@@ -63,6 +82,7 @@ export async function startTaskQueueDouble(opts: TaskQueueDoubleOptions): Promis
           later(() => json(200, text));
         } else later(() => res.writeHead(204).end());
       } else if (url.pathname === "/api/tasks" && req.method === "POST") {
+        requests.post++;
         opts.onResult?.();
         const id = (JSON.parse(body) as { taskId: string }).taskId;
         later(() => {
@@ -78,6 +98,7 @@ export async function startTaskQueueDouble(opts: TaskQueueDoubleOptions): Promis
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
     close() {
       server.closeAllConnections();
       server.close();

@@ -35,6 +35,10 @@ it("bench overhead --quick runs idflow and both loops against the double and rec
       r.tasksPerSecond > 0 && r.cpuMsPerTask > 0 && r.steadyCpuMsPerTask >= 0 && r.contextSwitchesPerTask > 0,
       `${cell.contender}: ${JSON.stringify(r)}`,
     );
+    // The double's request counts: every contender polled for its first tasks, and each loop sent its results its own way.
+    assert.ok(r.pollsPerTask > 0 && r.tasksPerPoll >= 1, `${cell.contender}: ${JSON.stringify(r)}`);
+    if (cell.contender === "loop-post") assert.equal(r.updateV2Share, 0, JSON.stringify(r));
+    if (cell.contender === "loop-v2") assert.equal(r.updateV2Share, 1, JSON.stringify(r));
   }
   assert.match(log, /\| 1 \| loop-v2 \| 1 \| [\d.]+ \([\d.]+×\)/, "the table gives each figure with its ratio to idflow");
 });
