@@ -247,5 +247,12 @@ export const CONTENDERS: Contender[] = [
     "post",
     true,
   ),
+  loop(
+    "loop-post-undici-durable",
+    "loop-post-undici plus the same two things as loop-v2-durable: the floor with idflow's HTTP client and idflow's guarantees, in their simplest form",
+    "post",
+    true,
+    "undici",
+  ),
   ...other,
 ];
