@@ -225,20 +225,21 @@ export async function startAndWarm(client: ConductorClient, contender: Contender
  * the queue: from the first task's startTime to the last task's endTime (Conductor's clock), CPU
  * over the same window (so the worker's start-up is left out). Returns the worker, still running.
  *
- * With `warm.tasks` the worker is started first and runs that many tasks (so its JIT has compiled
- * its per-task path, as in a worker that has been up a while), runs idle for `warm.idleMs` (polling,
+ * With `warmUp.tasks` the worker is started first and runs that many tasks (so its JIT has compiled
+ * its per-task path, as in a worker that has been up a while), runs idle for `warmUp.idleMs` (polling,
  * as a worker does between bursts: see below), then is stopped (SIGSTOP, its whole tree) while the
  * queue fills, and continued (SIGCONT) to drain it.
  *
- * Why idle first: a Node process's V8 runs a memory reducer 8 s after a full collection (idflow's
- * start-up, with its larger module graph, makes one; the loops' small heaps do not), up to three more
- * full collections about 600 ms apart if it judges the program idle. A worker up a while has had
- * them. Stopped 7 s after its start, a worker would keep that timer frozen, and on SIGCONT the
- * reducer, sampling an allocation rate that spans the stop, would collect three times inside the
- * measured drain (docs/performance.md, "The drain's first half: V8's memory reducer"). The queue is filled only
- * after every poll the worker had under way has been answered: the server answers a poll within
- * its timeout (spec.pollTimeoutMs), empty as nothing is queued yet, so no task is handed to a
- * stopped worker. Without that wait a poll answered during the queueing would hand tasks to a
+ * Why idle first: a Node process's V8 runs a memory reducer about 8 s after its start-up (8 s after
+ * a full collection, which idflow's module graph makes, or after another sign of garbage, as in the
+ * loops): up to three full collections about 600 ms apart if it judges the program idle. A worker
+ * up a while has had them. Stopped a few seconds after its start, a worker kept that timer frozen,
+ * and on SIGCONT the reducer, sampling an allocation rate that spans the stop, collected three
+ * times inside the measured drain (docs/performance.md, "A worker that has been up a while").
+ *
+ * The queue is filled only after every poll the worker had under way has been answered: the server
+ * answers a poll within its timeout (spec.pollTimeoutMs), empty as nothing is queued yet, so no task
+ * is handed to a stopped worker. Without that wait a poll answered during the queueing would hand tasks to a
  * frozen process, which could outlive its client's request timeout and be lost on SIGCONT.
  */
 export async function drain(
