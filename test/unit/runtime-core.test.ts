@@ -12,7 +12,9 @@ import type { TaskResult } from "../../src/conductor/types.ts";
 import { silentLogger } from "../../src/log.ts";
 import { backoffDelay } from "../../src/runtime/backoff.ts";
 import { ResultDelivery } from "../../src/runtime/delivery.ts";
-import { mapError, mapValue, OUTPUT_JSON_KEPT_FROM, serialise } from "../../src/runtime/executor.ts";
+import { invokeInProcess, mapError, mapValue, OUTPUT_JSON_KEPT_FROM, serialise } from "../../src/runtime/executor.ts";
+import { getCurrentContext } from "../../src/runtime/context.ts";
+import type { TaskContext } from "../../src/task/context.ts";
 import { resultJson, sameOutput, settledResult } from "../../src/runtime/result-json.ts";
 import { OutageTracker } from "../../src/runtime/outage.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
@@ -98,6 +100,69 @@ describe("result mapping", () => {
     const big = mapValue({ rows: [1], pad }, base);
     const merged = { ...big, outputData: { ...big.outputData, batches: 3 } };
     assert.deepEqual(JSON.parse(resultJson(merged)).outputData, { rows: [1], pad, batches: 3 });
+  });
+});
+
+describe("calling the task function", () => {
+  const ctxOf = (taskId: string) => ({ taskId }) as unknown as TaskContext;
+  it("a synchronous throw is the promise's rejection, never a throw out of the call", async () => {
+    const boom = new Error("sync boom");
+    let p: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      p = invokeInProcess(
+        reg("sync_throw", () => {
+          throw boom;
+        }),
+        {},
+        ctxOf("t-throw"),
+      );
+    });
+    await assert.rejects(p!, (err) => err === boom);
+  });
+  it("a plain function's value, an async function's promise and a thenable all resolve to what the task returned", async () => {
+    assert.deepEqual(
+      await invokeInProcess(
+        reg("plain", () => ({ n: 1 })),
+        {},
+        ctxOf("t1"),
+      ),
+      { n: 1 },
+    );
+    assert.deepEqual(
+      await invokeInProcess(
+        reg("async", async (input) => ({ n: (input as { n: number }).n + 1 })),
+        { n: 1 },
+        ctxOf("t2"),
+      ),
+      { n: 2 },
+    );
+    // A promise-like from another library: deliberately a thenable.
+    // biome-ignore lint/suspicious/noThenProperty: the case under test
+    const thenable = { then: (ok: (v: unknown) => void) => ok("from a thenable") };
+    assert.equal(
+      await invokeInProcess(
+        reg("thenable", () => thenable as unknown as Promise<string>),
+        {},
+        ctxOf("t3"),
+      ),
+      "from a thenable",
+    );
+  });
+  it("the function runs in its own context, before and after it awaits, and two at once never see each other's", async () => {
+    const seen: string[] = [];
+    const fn = async (input: Record<string, unknown>) => {
+      seen.push(`${input.id} sync ${getCurrentContext()?.taskId}`);
+      await delay(Number(input.wait));
+      seen.push(`${input.id} after ${getCurrentContext()?.taskId}`);
+      return getCurrentContext()?.taskId;
+    };
+    const [a, b] = await Promise.all([
+      invokeInProcess(reg("ctx_a", fn), { id: "a", wait: 20 }, ctxOf("task-a")),
+      invokeInProcess(reg("ctx_b", fn), { id: "b", wait: 5 }, ctxOf("task-b")),
+    ]);
+    assert.deepEqual([a, b], ["task-a", "task-b"]);
+    assert.deepEqual(seen.sort(), ["a after task-a", "a sync task-a", "b after task-b", "b sync task-b"]);
+    assert.equal(getCurrentContext(), undefined, "no context leaks out of the calls");
   });
 });
 
