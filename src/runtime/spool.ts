@@ -218,7 +218,7 @@ export class ResultJournal {
   private current?: Segment;
   private seq = 0;
   private nextId = 0;
-  private buffer: Array<{ line: string; rec?: JournalRecord; resolve?: () => void }> = [];
+  private buffer: Array<{ line: string; rec?: JournalRecord }> = [];
   /** The promise the puts in the buffer wait on: resolved when the batch that takes them is written (or kept in memory). */
   private nextBatch?: { written: Promise<void>; resolve: () => void };
   private flushing?: Promise<void>;
@@ -275,7 +275,7 @@ export class ResultJournal {
     if (this.opts.off) return { rec, durable: WRITTEN };
     // Every put of the buffer's next batch shares one promise (one per batch, not one per result).
     const batch = (this.nextBatch ??= nextBatch());
-    this.buffer.push({ line: putLine(rec.id, entry, json), rec, resolve: batch.resolve });
+    this.buffer.push({ line: putLine(rec.id, entry, json), rec });
     if (this.closed)
       this.writeBufferSync(); // a straggler after close: straight to disk for the next start
     else this.schedule();
@@ -406,11 +406,10 @@ export class ResultJournal {
   /** Write one batch (one write, one fdatasync when it holds a put). */
   private async flushBatch(): Promise<void> {
     const seg = this.usableSegment();
-    const batch = this.buffer.splice(0);
-    this.nextBatch = undefined; // the puts from now on wait for the batch after this one
+    const { batch, putsWritten } = this.takeBuffer();
     if (!batch.length) return;
     if (!seg) {
-      this.keepInMemory(batch);
+      putsWritten?.(); // kept in memory (the records hold the results)
       return;
     }
     const text = `${batch.map((b) => b.line).join("\n")}\n`;
@@ -430,7 +429,8 @@ export class ResultJournal {
       } catch {
         // the fd is unusable: a new segment is opened next time
       }
-      return this.keepInMemory(batch);
+      putsWritten?.(); // kept in memory
+      return;
     }
     seg.size = start + buf.length;
     const written: WrittenBatch | undefined = this.sync === "background" ? { seg, at: performance.now(), pending: 0 } : undefined;
@@ -451,8 +451,8 @@ export class ResultJournal {
         }
       }
       offset += len + 1;
-      b.resolve?.();
     }
+    putsWritten?.();
     if (written?.pending) {
       this.unsynced.push(written);
       this.syncInBackground(seg);
@@ -480,11 +480,10 @@ export class ResultJournal {
   /** Synchronous variant for close(). */
   private writeBufferSync(): void {
     const seg = this.usableSegment(true);
-    const batch = this.buffer.splice(0);
-    this.nextBatch = undefined; // the puts from now on wait for the batch after this one
+    const { batch, putsWritten } = this.takeBuffer();
     if (!batch.length) return;
     if (!seg) {
-      this.keepInMemory(batch);
+      putsWritten?.(); // kept in memory
       return;
     }
     const buf = Buffer.from(`${batch.map((b) => b.line).join("\n")}\n`, "utf8");
@@ -494,7 +493,7 @@ export class ResultJournal {
       if (this.sync !== "never") fdatasyncSync(seg.fd);
     } catch (err) {
       this.diskFailed(err);
-      this.keepInMemory(batch);
+      putsWritten?.(); // kept in memory
       return;
     }
     let offset = seg.size;
@@ -506,9 +505,17 @@ export class ResultJournal {
         seg.pending++;
       }
       offset += len + 1;
-      b.resolve?.();
     }
     seg.size += buf.length;
+    putsWritten?.();
+  }
+
+  /** The buffer's lines, and the resolver of the promise its puts wait on; the puts from now on wait for the next batch. */
+  private takeBuffer(): { batch: Array<{ line: string; rec?: JournalRecord }>; putsWritten?: () => void } {
+    const batch = this.buffer.splice(0);
+    const putsWritten = this.nextBatch?.resolve;
+    this.nextBatch = undefined;
+    return { batch, putsWritten };
   }
 
   /**
@@ -571,10 +578,6 @@ export class ResultJournal {
       }
     }
     this.dirty.clear();
-  }
-
-  private keepInMemory(batch: Array<{ rec?: JournalRecord; resolve?: () => void }>): void {
-    for (const b of batch) b.resolve?.();
   }
 
   /** The segment to append to, opening a new one when needed; undefined while the disk fails. */
