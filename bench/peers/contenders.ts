@@ -135,14 +135,17 @@ function preparePackage(checkout = repo): (log: (line: string) => void) => strin
 }
 
 /** idflow with its own spool folder, as its own process, from its packed package, in the package's scratch project. */
-function runIdflow(spec: WorkerSpec, pkg: PackedIdflow, args: string[], extra: NodeJS.ProcessEnv = {}): ChildProcess {
+function runIdflow(spec: WorkerSpec, pkg: PackedIdflow, args: string[], extra: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): ChildProcess {
   const env = packageEnv({ ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
-  return run(process.execPath, [pkg.bin, ...args], env, pkg.root);
+  return run(process.execPath, [...nodeFlags, pkg.bin, ...args], env, pkg.root);
 }
 
-function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, pkg = packageOf()): ChildProcess {
-  return runIdflow(spec, pkg, ["worker", "start", "--root", pkg.root, "--worker", spec.taskName, ...idflowFlags(spec)], extra);
+function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, pkg = packageOf(), nodeFlags: string[] = []): ChildProcess {
+  return runIdflow(spec, pkg, ["worker", "start", "--root", pkg.root, "--worker", spec.taskName, ...idflowFlags(spec)], extra, nodeFlags);
 }
+
+/** V8 flags for the idflow-node-gc contender: a young generation that does not shrink, and no memory reducer. */
+export const NODE_GC_FLAGS = ["--min-semi-space-size=16", "--no-memory-reducer"];
 
 /** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
@@ -202,6 +205,18 @@ export const CONTENDERS: Contender[] = [
     describe: "idflow worker start pinned to update-v2 chaining (IDFLOW_RESULT_PROTOCOL=update-v2), the protocol before the adaptive choice",
     prepare: preparePackage(),
     start: (s) => idflowStart(s, { IDFLOW_RESULT_PROTOCOL: "update-v2" }),
+  },
+  {
+    id: "idflow-post",
+    describe: "idflow worker start pinned to batch polls + POST /tasks (IDFLOW_RESULT_PROTOCOL=post), the adaptive choice's deep-queue side alone",
+    prepare: preparePackage(),
+    start: (s) => idflowStart(s, { IDFLOW_RESULT_PROTOCOL: "post" }),
+  },
+  {
+    id: "idflow-node-gc",
+    describe: `idflow worker start under \`node ${NODE_GC_FLAGS.join(" ")}\` (V8 flags, which NODE_OPTIONS does not take): the same build with the garbage collector tuned for a long-running worker`,
+    prepare: preparePackage(),
+    start: (s) => idflowStart(s, {}, packageOf(), NODE_GC_FLAGS),
   },
   {
     id: "js-sdk",
