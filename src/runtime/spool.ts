@@ -157,6 +157,12 @@ function nextBatch(): { written: Promise<void>; resolve: () => void } {
   return { written, resolve };
 }
 
+/** A line waiting in the buffer: a put (with its record) or a done mark. */
+interface BufferedLine {
+  line: string;
+  rec?: JournalRecord;
+}
+
 export function spoolDir(stateDir: string): string {
   return path.join(stateDir, "spool");
 }
@@ -218,7 +224,7 @@ export class ResultJournal {
   private current?: Segment;
   private seq = 0;
   private nextId = 0;
-  private buffer: Array<{ line: string; rec?: JournalRecord }> = [];
+  private buffer: BufferedLine[] = [];
   /** The promise the puts in the buffer wait on: resolved when the batch that takes them is written (or kept in memory). */
   private nextBatch?: { written: Promise<void>; resolve: () => void };
   private flushing?: Promise<void>;
@@ -511,7 +517,7 @@ export class ResultJournal {
   }
 
   /** The buffer's lines, and the resolver of the promise its puts wait on; the puts from now on wait for the next batch. */
-  private takeBuffer(): { batch: Array<{ line: string; rec?: JournalRecord }>; putsWritten?: () => void } {
+  private takeBuffer(): { batch: BufferedLine[]; putsWritten?: () => void } {
     const batch = this.buffer.splice(0);
     const putsWritten = this.nextBatch?.resolve;
     this.nextBatch = undefined;
