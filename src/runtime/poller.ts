@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { TaskLog } from "../log.ts";
 import type { ConductorClient } from "../conductor/client.ts";
 import { ConductorError } from "../conductor/errors.ts";
-import type { Task } from "../conductor/types.ts";
+import type { Task, TaskResult } from "../conductor/types.ts";
 import type { Registration } from "../task/registration.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import type { ResultDelivery } from "./delivery.ts";
@@ -26,6 +26,8 @@ export const BUSY_POLL_TIMEOUT_MS = 0;
 export const HANG_MARGIN_MS = 15_000;
 /** How long a poll request may take beyond its long-poll time before it is given up (ms of running time, see stall.ts). */
 export const POLL_ANSWER_MARGIN_MS = 10_000;
+/** What the poll loop's `tasks` holds once a batch is handed out (nothing, and no allocation per poll). */
+const NO_TASKS: Task[] = [];
 
 /** The effective settings of one worker (after flags > env > decorator > defaults). */
 export interface WorkerSettings {
@@ -305,10 +307,14 @@ export class Poller {
       outage.ok();
       this.backoff.reset();
       this.lastError = undefined;
-      // Tasks handed to us are ours even if the watchdog gave up on this loop: run them.
-      for (const t of tasks) void this.run(t);
+      // Tasks handed to us are ours even if the watchdog gave up on this loop: run them. Then let
+      // go of the batch: this frame lives on through the wait for a free slot and the next poll
+      // (a variable of the loop's body keeps its value into the next turn until assigned again),
+      // and the batch held there kept every task of it, inputs and all, until that poll's answer.
+      const got = this.runAll(tasks);
+      tasks = NO_TASKS;
       if (!live()) break;
-      if (tasks.length === 0) {
+      if (got === 0) {
         this.stats.emptyPolls++;
         if (longPoll) {
           this.stepDeadline = performance.now() + settings.pollIntervalMs + margin;
@@ -321,91 +327,117 @@ export class Poller {
     this.settle();
   }
 
-  /** Runs a task in a slot, then any next task update-v2 hands back in the same slot. */
+  /** Starts a slot for each task of a poll's answer; how many there were. */
+  private runAll(tasks: Task[]): number {
+    for (const t of tasks) void this.run(t);
+    return tasks.length;
+  }
+
+  /**
+   * Runs a task in a slot, then any next task update-v2 hands back in the same slot. While its
+   * result waits for Conductor's answer (a loaded server's whole round trip), this frame holds the
+   * result and nothing of the task: the parsed task, its execution and its context belong to
+   * `execute`, which has returned by then. Held here, a task with a large input stayed in memory
+   * until that answer (docs/performance.md, "What the poller held while a result waited").
+   */
   private async run(first: Task): Promise<void> {
-    const { reg, settings, client, delivery, logger } = this.opts;
+    const { settings, delivery } = this.opts;
     this.slots++;
     this.stats.inFlight = this.slots;
     if (this.slots > this.stats.maxInFlight) this.stats.maxInFlight = this.slots;
-    const events = this.opts.events;
+    // Only `let`s assigned again before each wait: a variable keeps its value in this frame
+    // until then, even once out of use (a parameter too).
     let task: Task | undefined = first;
+    first = undefined as unknown as Task;
+    let result: TaskResult | undefined;
     let chained = false;
     try {
       while (task) {
-        this.stats.started++;
-        const startedAt = performance.now();
-        // Event objects are built only when someone listens (metrics, health, the API).
-        if (events?.wants("task:started"))
-          events.emit("task:started", {
-            worker: settings.name,
-            domain: settings.domain,
-            taskId: task.taskId,
-            workflowId: task.workflowInstanceId,
-            chained,
-            queueWaitMs: typeof task.scheduledTime === "number" && task.scheduledTime > 0 ? Math.max(0, Date.now() - task.scheduledTime) : undefined,
-            inFlight: this.slots,
-            concurrency: settings.concurrency,
-          });
-        const tlog = new TaskLog(logger, task.taskId, task.workflowInstanceId);
-        if (logger.isLevelEnabled("debug")) tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
-        const ex = execute(reg, task, {
-          client,
-          workerId: settings.workerId,
-          logger: tlog,
-          execTimeoutSeconds: settings.execTimeoutSeconds,
-          leaseExtend: settings.leaseExtend,
-          invoke: this.opts.invoke,
-        });
-        const running = this.executions.add(ex);
-        if (this.abortReason) ex.abort(this.abortReason);
-        const result = await ex.result;
-        this.executions.remove(running);
-        if (events?.wants("task:finished"))
-          events.emit("task:finished", {
-            worker: settings.name,
-            domain: settings.domain,
-            taskId: task.taskId,
-            workflowId: task.workflowInstanceId,
-            status: result.status,
-            timedOut: ex.timedOut,
-            cancelled: ex.cancelled,
-            durationMs: performance.now() - startedAt,
-            reason: result.reasonForIncompletion,
-            inFlight: this.slots,
-            concurrency: settings.concurrency,
-          });
-        if (ex.cancelled) {
-          this.stats.cancelled++;
-          tlog.info("task stopped: the server cancelled it or gave it to another worker; nothing is reported");
-        } else if (result.status === "COMPLETED") {
-          this.stats.completed++;
-          tlog.debug("task completed");
-        } else if (result.status === "IN_PROGRESS") {
-          this.stats.inProgress++;
-          if (logger.isLevelEnabled("debug")) tlog.debug({ callbackAfterSeconds: result.callbackAfterSeconds }, "task in progress");
-        } else {
-          this.stats.failed++;
-          tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);
-        }
+        result = await this.execute(task, chained);
+        task = undefined;
+        if (!result) break; // cancelled on the server: nothing to report
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
         // A slot above a lowered concurrency (or a paused worker) takes no next task either.
         // While the queue is deep, results go by POST /tasks and the poller batch-polls (protocol.ts).
         const wantNext =
           !this.stopped && !this.pausedFlag && result.status !== "IN_PROGRESS" && this.slots <= settings.concurrency && this.protocol.choose() === "update-v2";
-        // A task the server cancelled (or gave to another worker) has nothing to report.
-        const next = ex.cancelled ? undefined : await delivery.deliver(result, wantNext, settings.name);
-        if (next) this.stats.chained++;
-        if (wantNext && !ex.cancelled) this.protocol.onChained(next !== undefined, settings.concurrency);
-        chained = next !== undefined;
-        task = next;
+        task = await delivery.deliver(result, wantNext, settings.name);
+        result = undefined;
+        chained = task !== undefined;
+        if (chained) this.stats.chained++;
+        if (wantNext) this.protocol.onChained(chained, settings.concurrency);
       }
     } catch (err) {
-      logger.error({ err: (err as Error).message }, "internal error while running a task");
+      this.opts.logger.error({ err: (err as Error).message }, "internal error while running a task");
     } finally {
       this.slots--;
       this.stats.inFlight = this.slots;
       this.slotWaiter?.();
       this.settle();
     }
+  }
+
+  /** Runs one task to its result (undefined: the server cancelled it, nothing is reported), counted and logged. */
+  private execute(task: Task, chained: boolean): Promise<TaskResult | undefined> {
+    const { reg, settings, client, logger, events } = this.opts;
+    this.stats.started++;
+    const startedAt = performance.now();
+    // Event objects are built only when someone listens (metrics, health, the API).
+    if (events?.wants("task:started"))
+      events.emit("task:started", {
+        worker: settings.name,
+        domain: settings.domain,
+        taskId: task.taskId,
+        workflowId: task.workflowInstanceId,
+        chained,
+        queueWaitMs: typeof task.scheduledTime === "number" && task.scheduledTime > 0 ? Math.max(0, Date.now() - task.scheduledTime) : undefined,
+        inFlight: this.slots,
+        concurrency: settings.concurrency,
+      });
+    const tlog = new TaskLog(logger, task.taskId, task.workflowInstanceId);
+    if (logger.isLevelEnabled("debug")) tlog.debug({ pollCount: task.pollCount, retryCount: task.retryCount }, "task started");
+    const ex = execute(reg, task, {
+      client,
+      workerId: settings.workerId,
+      logger: tlog,
+      execTimeoutSeconds: settings.execTimeoutSeconds,
+      leaseExtend: settings.leaseExtend,
+      invoke: this.opts.invoke,
+    });
+    const running = this.executions.add(ex);
+    if (this.abortReason) ex.abort(this.abortReason);
+    return ex.result.then((result) => {
+      this.executions.remove(running);
+      if (events?.wants("task:finished"))
+        events.emit("task:finished", {
+          worker: settings.name,
+          domain: settings.domain,
+          taskId: task.taskId,
+          workflowId: task.workflowInstanceId,
+          status: result.status,
+          timedOut: ex.timedOut,
+          cancelled: ex.cancelled,
+          durationMs: performance.now() - startedAt,
+          reason: result.reasonForIncompletion,
+          inFlight: this.slots,
+          concurrency: settings.concurrency,
+        });
+      if (ex.cancelled) {
+        this.stats.cancelled++;
+        tlog.info("task stopped: the server cancelled it or gave it to another worker; nothing is reported");
+        return undefined;
+      }
+      if (result.status === "COMPLETED") {
+        this.stats.completed++;
+        tlog.debug("task completed");
+      } else if (result.status === "IN_PROGRESS") {
+        this.stats.inProgress++;
+        if (logger.isLevelEnabled("debug")) tlog.debug({ callbackAfterSeconds: result.callbackAfterSeconds }, "task in progress");
+      } else {
+        this.stats.failed++;
+        tlog.warn({ status: result.status, reason: result.reasonForIncompletion }, `task failed: ${result.reasonForIncompletion ?? result.status}`);
+      }
+      return result;
+    });
   }
 }
