@@ -5,7 +5,7 @@
  * why it cannot run (`worker exec` before it exists).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,8 +61,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = repo): C
   if (nodeFlags.length && cmd === process.execPath) args = [...nodeFlags, ...args];
   if (prof && cmd === process.execPath)
     args = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`, ...(every ? [`--cpu-prof-interval=${every}`] : []), ...args];
-  // stdout is ignored (no contender needs it); stderr is kept for the error report.
-  return spawn(cmd, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+  // stdout is ignored (no contender needs it) unless BENCH_STDOUT=<file> appends it there (V8's
+  // --trace-gc lines, from BENCH_NODE_FLAGS, go to stdout); stderr is kept for the error report.
+  const out = process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, "a") : "ignore";
+  const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", out, "pipe"] });
+  if (typeof out === "number") closeSync(out); // the child has its own copy
+  return child;
 }
 
 function execAvailable(): string | undefined {
