@@ -16,12 +16,14 @@
  *                           there; 0 = at once, the worker never waits)
  *   --output-kb N           each task returns about N KB of JSON (default 0: {}); idflow and the
  *                           loops only (BENCH_OUTPUT_KB)
+ *   --input-kb N            each task the double hands out carries about N KB of input (default 0)
  *   --pin CPU               run the worker on this CPU (taskset) and the double on the others
  *   --out FILE              write the raw JSON there instead of bench/results/
  *
  * Figures per run: CPU ms per task (the worker's process tree, from /proc, from the first task
  * handed out to the last result taken), the same over the run's second half (without the
- * start-up's JIT compilation), context switches per task of the worker's threads, and tasks/s;
+ * start-up's JIT compilation), context switches per task of the worker's threads, tasks/s, the
+ * process tree's peak RSS while it ran (sampled every 50 ms: a figure for large inputs or outputs);
  * and the requests the worker made, as the double counted them: polls per task, tasks per poll
  * (the batches' mean size), and the share of results sent by update-v2 (the rest by POST /tasks).
  */
@@ -49,6 +51,7 @@ const { values: flags } = parseArgs({
     delay: { type: "string" },
     pin: { type: "string" },
     "output-kb": { type: "string" },
+    "input-kb": { type: "string" },
     out: { type: "string" },
   },
   allowPositionals: false,
@@ -59,6 +62,7 @@ const n = int(flags.n, quick ? 300 : 4000, "n");
 const runs = int(flags.runs, quick ? 1 : 3, "runs");
 const delayMs = int(flags.delay, 4, "delay");
 const outputKb = int(flags["output-kb"], 0, "output-kb");
+const inputKb = int(flags["input-kb"], 0, "input-kb");
 const levels = (flags.concurrency ?? "1").split(",").map((s) => int(s, 1, "concurrency"));
 const defaultIds = ["idflow", ...(process.env.BENCH_IDFLOW_OTHER ? ["idflow-other"] : []), "loop-v2", "loop-post"];
 const ids = flags.contenders?.split(",") ?? defaultIds;
@@ -89,6 +93,7 @@ interface RunFigures {
   pollsPerTask: number;
   tasksPerPoll: number;
   updateV2Share: number;
+  peakRssMb: number;
 }
 
 /** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
@@ -108,7 +113,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
       done();
     }
   };
-  const double = await startTaskQueueDouble({ taskName, total: n, delayMs, onFirstTask: mark, onResult: took });
+  const double = await startTaskQueueDouble({ taskName, total: n, delayMs, inputKb, onFirstTask: mark, onResult: took });
   const serverUrl = double.url;
   const child = c.start({ serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 });
   pid = child.pid!;
@@ -120,10 +125,13 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-3000)));
   const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`${c.id} exited (${code}) before the end:\n${stderr}`))));
   let counted = double.requests;
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, treeUsage(pid).rssBytes)), 50);
   try {
     await Promise.race([finished, exited]);
     counted = { ...double.requests }; // as the last result arrived (not the polls of the stop)
   } finally {
+    clearInterval(rssTimer);
     child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
     child.kill("SIGKILL");
@@ -141,6 +149,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
     pollsPerTask: +(r.polls / n).toFixed(3),
     tasksPerPoll: +(r.polledTasks / Math.max(1, r.polls - r.emptyPolls)).toFixed(1),
     updateV2Share: +(r.updateV2 / Math.max(1, r.updateV2 + r.post)).toFixed(2),
+    peakRssMb: +(peakRss / 2 ** 20).toFixed(1),
   };
 }
 
@@ -156,7 +165,7 @@ if (flags.pin !== undefined) {
   }
 }
 log(
-  `${runs} run(s) of ${n} tasks, concurrency ${levels.join(",")}, the double answers after ${delayMs} ms${outputKb ? `, outputs of about ${outputKb} KB` : ""}; load average ${os
+  `${runs} run(s) of ${n} tasks, concurrency ${levels.join(",")}, the double answers after ${delayMs} ms${inputKb ? `, inputs of about ${inputKb} KB` : ""}${outputKb ? `, outputs of about ${outputKb} KB` : ""}; load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")}`,
@@ -183,6 +192,7 @@ const cols: Array<[keyof RunFigures, string]> = [
   ["pollsPerTask", "polls/task"],
   ["tasksPerPoll", "tasks/poll"],
   ["updateV2Share", "update-v2 share"],
+  ["peakRssMb", "peak RSS MB"],
 ];
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
 const lines = [`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`, `|---|---|---|${cols.map(() => "---").join("|")}|`];

@@ -19,6 +19,8 @@ export interface TaskQueueDoubleOptions {
   taskName: string;
   total: number;
   delayMs: number;
+  /** Each task's inputData carries a string of about this many KB (default 0: the template's input). */
+  inputKb?: number;
   /** Called when the first task is handed out. */
   onFirstTask?: () => void;
   /** Called for each result that arrives (update-v2 or POST /tasks). */
@@ -45,7 +47,7 @@ export interface TaskQueueDouble {
 }
 
 export async function startTaskQueueDouble(opts: TaskQueueDoubleOptions): Promise<TaskQueueDouble> {
-  const template = conductorTask(opts.taskName);
+  const template = conductorTask(opts.taskName, opts.inputKb ? { inputData: { blob: "x".repeat(opts.inputKb * 1024) } } : {});
   const task = () => JSON.stringify({ ...template, taskId: randomUUID(), workflowInstanceId: randomUUID(), scheduledTime: Date.now() });
   const later = (f: () => void) => (opts.delayMs > 0 ? setTimeout(f, opts.delayMs) : f());
   let handedOut = 0;
