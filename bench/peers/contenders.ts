@@ -152,7 +152,7 @@ function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, pkg = pack
  * V8 flags for the idflow-node-gc contender: a young generation that does not shrink, and no
  * memory reducer. BENCH_IDFLOW_NODE_FLAGS="..." replaces them (to measure one flag at a time).
  */
-export const NODE_GC_FLAGS = process.env.BENCH_IDFLOW_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? ["--min-semi-space-size=16", "--no-memory-reducer"];
+const NODE_GC_FLAGS = process.env.BENCH_IDFLOW_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? ["--min-semi-space-size=16", "--no-memory-reducer"];
 
 /** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {

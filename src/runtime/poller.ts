@@ -337,10 +337,10 @@ export class Poller {
    * Runs a task in a slot, then any next task update-v2 hands back in the same slot. While its
    * result waits for Conductor's answer (a loaded server's whole round trip), this frame holds the
    * result and nothing of the task: the parsed task, its execution and its context belong to
-   * `execute`, which has returned by then. Held here, a task with a large input stayed in memory
+   * `runToResult`, which has returned by then. Held here, a task with a large input stayed in memory
    * until that answer (docs/performance.md, "What the poller held while a result waited").
    */
-  private async run(first: Task): Promise<void> {
+  private async run(first: Task | undefined): Promise<void> {
     const { settings, delivery } = this.opts;
     this.slots++;
     this.stats.inFlight = this.slots;
@@ -348,12 +348,12 @@ export class Poller {
     // Only `let`s assigned again before each wait: a variable keeps its value in this frame
     // until then, even once out of use (a parameter too).
     let task: Task | undefined = first;
-    first = undefined as unknown as Task;
+    first = undefined;
     let result: TaskResult | undefined;
     let chained = false;
     try {
       while (task) {
-        result = await this.execute(task, chained);
+        result = await this.runToResult(task, chained);
         task = undefined;
         if (!result) break; // cancelled on the server: nothing to report
         // update-v2 after IN_PROGRESS hands the same task straight back, ignoring the callback: ask for no next task then.
@@ -378,7 +378,7 @@ export class Poller {
   }
 
   /** Runs one task to its result (undefined: the server cancelled it, nothing is reported), counted and logged. */
-  private execute(task: Task, chained: boolean): Promise<TaskResult | undefined> {
+  private runToResult(task: Task, chained: boolean): Promise<TaskResult | undefined> {
     const { reg, settings, client, logger, events } = this.opts;
     this.stats.started++;
     const startedAt = performance.now();
