@@ -33,7 +33,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender } from "./peers/contenders.ts";
-import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
+import { benchCommand, checkContenderIds, wholeNumber } from "./peers/flags.ts";
 import { treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
 import { startTaskQueueDouble } from "../test/support/task-queue-double.ts";
@@ -207,7 +207,7 @@ for (const cell of cells) {
 }
 const result = {
   date: new Date().toISOString(),
-  command: `npm run bench -- overhead ${process.argv.slice(2).join(" ")}`.trim(),
+  command: benchCommand("overhead"),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg() },
   settings: { n, runs, delayMs, levels, outputKb, pin: flags.pin ?? null },
   cells,

@@ -49,7 +49,7 @@ import { ConductorClient } from "../src/conductor/client.ts";
 import { ConductorError } from "../src/conductor/errors.ts";
 import { startLocalServer, stopLocalServer } from "../src/server/index.ts";
 import { CONTENDERS, type Contender, type WorkerSpec } from "./peers/contenders.ts";
-import { checkContenderIds, wholeNumber } from "./peers/flags.ts";
+import { benchCommand, checkContenderIds, wholeNumber } from "./peers/flags.ts";
 import { defineNoop, drain, startAndWarm, trickle, type WorkerProcess } from "./peers/measure.ts";
 import { headToHead, markdown, type Cell } from "./peers/report.ts";
 
@@ -292,7 +292,7 @@ try {
 const table = markdown(cells) + headToHead(cells);
 const result = {
   date: new Date().toISOString(),
-  command: `npm run bench -- peers ${process.argv.slice(2).join(" ")}`.trim(),
+  command: benchCommand("peers"),
   server: { url, version: serverVersion },
   machine: {
     cpus: os.cpus().length,

@@ -20,3 +20,16 @@ export function checkContenderIds(ids: string[] | undefined, log: (line: string)
     process.exit(2);
   }
 }
+
+/**
+ * The variables that change what a contender runs (its Node flags, the other checkout, CPU
+ * profiles), as they were set: written before the command in a run's raw JSON, so a figure read
+ * later says under which flags it was measured.
+ */
+const CONTENDER_ENV = ["BENCH_NODE_FLAGS", "BENCH_IDFLOW_NODE_FLAGS", "BENCH_IDFLOW_OTHER", "BENCH_CPU_PROF", "BENCH_CPU_PROF_INTERVAL"];
+
+/** `npm run bench -- <name> <this run's arguments>`, preceded by CONTENDER_ENV's variables that are set. */
+export function benchCommand(name: string, env: NodeJS.ProcessEnv = process.env, args = process.argv.slice(2)): string {
+  const set = CONTENDER_ENV.filter((k) => env[k] !== undefined).map((k) => `${k}=${JSON.stringify(env[k])} `);
+  return `${set.join("")}npm run bench -- ${name} ${args.join(" ")}`.trim();
+}
