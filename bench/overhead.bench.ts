@@ -34,7 +34,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender } from "./peers/contenders.ts";
 import { benchCommand, checkContenderIds, wholeNumber } from "./peers/flags.ts";
-import { treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
+import { RssSampler, treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
 import { startTaskQueueDouble } from "../test/support/task-queue-double.ts";
 
@@ -125,13 +125,12 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-3000)));
   const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`${c.id} exited (${code}) before the end:\n${stderr}`))));
   let counted = double.requests;
-  let peakRss = 0;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, treeUsage(pid).rssBytes)), 50);
+  const rss = new RssSampler(pid, 50);
   try {
     await Promise.race([finished, exited]);
     counted = { ...double.requests }; // as the last result arrived (not the polls of the stop)
   } finally {
-    clearInterval(rssTimer);
+    rss.stop();
     child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
     child.kill("SIGKILL");
@@ -149,7 +148,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
     pollsPerTask: +(r.polls / n).toFixed(3),
     tasksPerPoll: +(r.polledTasks / Math.max(1, r.polls - r.emptyPolls)).toFixed(1),
     updateV2Share: +(r.updateV2 / Math.max(1, r.updateV2 + r.post)).toFixed(2),
-    peakRssMb: +(peakRss / 2 ** 20).toFixed(1),
+    peakRssMb: +(rss.peak / 2 ** 20).toFixed(1),
   };
 }
 
@@ -209,7 +208,7 @@ const result = {
   date: new Date().toISOString(),
   command: benchCommand("overhead"),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg() },
-  settings: { n, runs, delayMs, levels, outputKb, pin: flags.pin ?? null },
+  settings: { n, runs, delayMs, levels, inputKb, outputKb, pin: flags.pin ?? null },
   cells,
 };
 const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `overhead-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
