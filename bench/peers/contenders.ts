@@ -5,7 +5,7 @@
  * why it cannot run (`worker exec` before it exists).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -224,6 +224,20 @@ export const CONTENDERS: Contender[] = [
     describe: `idflow worker start under \`node ${NODE_GC_FLAGS.join(" ")}\` (V8 flags, which NODE_OPTIONS does not take): the same build with the garbage collector tuned for a long-running worker`,
     prepare: preparePackage(),
     start: (s) => idflowStart(s, {}, packageOf(), NODE_GC_FLAGS),
+  },
+  {
+    id: "idflow-api",
+    describe:
+      "idflow's runtime through its programmatic API (createWorkers) in plain node, from the packed package: the same task in JavaScript, without the CLI and tsx",
+    prepare: preparePackage(),
+    start: (s) => {
+      // In the scratch project, where "idflow" resolves to the packed package (as in a user's project).
+      const pkg = packageOf();
+      const script = path.join(pkg.root, "idflow-api-worker.mjs");
+      copyFileSync(path.join(workers, "idflow-api-worker.mjs"), script);
+      const env = packageEnv({ ...benchEnv(s), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
+      return run(process.execPath, [script], env, pkg.root);
+    },
   },
   {
     id: "js-sdk",
