@@ -138,10 +138,14 @@ function preparePackage(checkout = repo): (log: (line: string) => void) => strin
   };
 }
 
+/** The environment of an idflow process from the packed package: the bench's settings and a spool folder of its own. */
+function idflowEnv(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return packageEnv({ ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
+}
+
 /** idflow with its own spool folder, as its own process, from its packed package, in the package's scratch project. */
 function runIdflow(spec: WorkerSpec, pkg: PackedIdflow, args: string[], extra: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): ChildProcess {
-  const env = packageEnv({ ...benchEnv(spec), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")), ...extra });
-  return run(process.execPath, [...nodeFlags, pkg.bin, ...args], env, pkg.root);
+  return run(process.execPath, [...nodeFlags, pkg.bin, ...args], idflowEnv(spec, extra), pkg.root);
 }
 
 function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, pkg = packageOf(), nodeFlags: string[] = []): ChildProcess {
@@ -235,8 +239,7 @@ export const CONTENDERS: Contender[] = [
       const pkg = packageOf();
       const script = path.join(pkg.root, "idflow-api-worker.mjs");
       copyFileSync(path.join(workers, "idflow-api-worker.mjs"), script);
-      const env = packageEnv({ ...benchEnv(s), IDFLOW_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-")) });
-      return run(process.execPath, [script], env, pkg.root);
+      return run(process.execPath, [script], idflowEnv(s), pkg.root);
     },
   },
   {
