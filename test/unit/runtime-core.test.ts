@@ -19,7 +19,7 @@ import { resultJson, sameOutput, settledResult } from "../../src/runtime/result-
 import { OutageTracker } from "../../src/runtime/outage.ts";
 import { runWorkers } from "../../src/runtime/handler.ts";
 import { deadLetterFile } from "../../src/runtime/dead-letter.ts";
-import { BACKGROUND_SYNC_AFTER_MS, putLine, ResultJournal, type SpoolEntry, spoolDir } from "../../src/runtime/spool.ts";
+import { BACKGROUND_SYNC_AFTER_MS, DONE_WRITE_AFTER_MS, putLine, ResultJournal, type SpoolEntry, spoolDir } from "../../src/runtime/spool.ts";
 import { inProgress } from "../../src/task/results.ts";
 import { TerminalError } from "../../src/task/errors.ts";
 import { delay, reg, tempStateDir, until } from "../fixtures/runtime/helpers.ts";
@@ -260,6 +260,41 @@ describe("spool (write-ahead log)", () => {
       await delay(after * 4);
       assert.equal(j.syncs, 1, "one sync covers it; it is not synced again while it waits");
       j.done(slow.rec);
+    } finally {
+      j.close();
+    }
+  });
+
+  it("done marks ride with the next put's batch while results flow, and are written alone DONE_WRITE_AFTER_MS after the last one", async () => {
+    assert.equal(DONE_WRITE_AFTER_MS, 200, "the bound spool.ts states");
+    const dir = spoolDir(tempStateDir());
+    const j = new ResultJournal({ dir, logger: silentLogger() });
+    j.open();
+    try {
+      // A busy worker: a result every 30 ms, answered at once, so its done mark waits in the buffer
+      // for the next result (over 3.5 done timers' worth of flow).
+      const puts = 25;
+      for (let i = 1; i <= puts; i++) {
+        const p = j.put(entries(1, i)[0]);
+        await p.durable;
+        await delay(5); // the server's answer
+        j.done(p.rec);
+        await delay(25);
+      }
+      // Each put made one batch, with the mark before it; at most one hiccup of a loaded machine (a
+      // gap over 200 ms) may have written a mark alone. Before, each firing of the timer wrote the
+      // waiting mark alone: about one batch more per 200 ms.
+      assert.ok(j.batches >= puts, `${j.batches} batches for ${puts} puts`);
+      assert.ok(j.batches - puts <= 1, `${j.batches} batches for ${puts} puts: done marks were written on their own while puts flowed`);
+      const before = j.batches;
+      const seg = readdirSync(dir).find((f) => f.startsWith("wal-"))!;
+      const marks = () =>
+        readFileSync(path.join(dir, seg), "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith('{"d":')).length;
+      // The last mark has no put to ride with: it is written alone, within DONE_WRITE_AFTER_MS of the last batch.
+      await until(() => marks() === puts, DONE_WRITE_AFTER_MS + 1000);
+      assert.equal(j.batches, before + 1, "the last mark in one batch of its own");
     } finally {
       j.close();
     }
