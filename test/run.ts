@@ -11,9 +11,12 @@
  *                                 the whole suite, every end-to-end file runs again on a server
  *                                 started with that Java (e.g. JDK 21+ -> Conductor 3.32)
  *   npm test -- --first-only | --second-only   one of the two passes
+ *   IDFLOW_TEST_SECOND_NODE=...   another Node (a `node` executable, or a folder with bin/node): after
+ *                                 the passes above, every unit file runs again on it (e.g. Node 24
+ *                                 when the default is 20: the GC tests see what only one Node does)
  *   IDFLOW_TEST_TIMEOUT_MS=...    per-test time limit (default 600000), so a hung test cannot hang the run
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -89,6 +92,8 @@ const NEEDS_TWO_LINES = /server-line-change/;
 const ONE_LINE_IS_ENOUGH = /package-adoption/;
 
 interface Pass {
+  /** The node that runs this pass's test files (undefined: the one running this script). */
+  node?: string;
   /** The java that runs this pass's server (undefined: the one idflow finds by itself). */
   java?: string;
   /** The java of the other line, for tests that change lines (IDFLOW_TEST_OTHER_JAVA). */
@@ -102,6 +107,8 @@ interface PassResult {
   code: number;
   seconds: number;
   server?: string;
+  /** The other Node the pass ran on. */
+  node?: string;
 }
 
 /** Pass 2's Java: IDFLOW_TEST_SECOND_JAVA, a JDK home or a java executable. */
@@ -109,6 +116,14 @@ function secondJava(): string | undefined {
   const given = process.env.IDFLOW_TEST_SECOND_JAVA;
   if (!given) return undefined;
   const asHome = path.join(given, "bin", "java");
+  return existsSync(asHome) ? asHome : given;
+}
+
+/** The last pass's Node: IDFLOW_TEST_SECOND_NODE, a node executable or a folder with bin/node. */
+function secondNode(): string | undefined {
+  const given = process.env.IDFLOW_TEST_SECOND_NODE;
+  if (!given) return undefined;
+  const asHome = path.join(given, "bin", "node");
   return existsSync(asHome) ? asHome : given;
 }
 
@@ -122,6 +137,7 @@ async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
   if (pass.java) env.IDFLOW_JAVA = pass.java;
   if (pass.otherJava) env.IDFLOW_TEST_OTHER_JAVA = pass.otherJava;
   let server: string | undefined;
+  let nodeLabel: string | undefined;
   if (needsServer) {
     const given = process.env.IDFLOW_TEST_SERVER_URL;
     if (given && !pass.java) {
@@ -156,8 +172,18 @@ async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
       }
     }
   }
+  if (pass.node) {
+    // Child processes the tests start with process.execPath run on this node too.
+    const version = spawnSync(pass.node, ["--version"], { encoding: "utf8" });
+    if (version.status !== 0) {
+      log(`${pass.label}: ${pass.node} does not run (${(version.error?.message ?? version.stderr).trim()}): check IDFLOW_TEST_SECOND_NODE`);
+      return { label: pass.label, code: 1, seconds: 0 };
+    }
+    nodeLabel = `Node ${version.stdout.trim()} (${pass.node})`;
+    log(`${pass.label}: on ${nodeLabel}`);
+  }
   log(`${pass.label}: running ${pass.files.length} test file(s)${needsServer ? "" : " (no server needed)"}`);
-  runner = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${testTimeoutMs}`, ...pass.files], {
+  runner = spawn(pass.node ?? process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${testTimeoutMs}`, ...pass.files], {
     cwd: root,
     env,
     stdio: "inherit",
@@ -169,7 +195,7 @@ async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
   await cleanup();
   cleaning = undefined;
   reapOrphanedTestServers(log);
-  return { label: pass.label, code, seconds: (Date.now() - t0) / 1000, server };
+  return { label: pass.label, code, seconds: (Date.now() - t0) / 1000, server, node: nodeLabel };
 }
 
 async function main(): Promise<number> {
@@ -201,11 +227,18 @@ async function main(): Promise<number> {
     log(`no test file left to run: ${notRun.join(", ")} need(s) IDFLOW_TEST_SECOND_JAVA`);
     return 1;
   }
+  const otherNode = secondNode();
+  const unitFiles = pick(unit);
+  if (otherNode && unitFiles.length && !args.includes("--second-only") && !args.includes("--first-only")) {
+    passes.push({ label: `pass ${passes.length + 1}`, node: otherNode, files: unitFiles });
+  }
   const results: PassResult[] = [];
-  for (const pass of passes) results.push(await runPass(pass, needServer));
+  for (const pass of passes) results.push(await runPass(pass, needServer && !pass.node));
   log("summary:");
   for (const r of results) {
-    log(`  ${r.label}: ${r.code === 0 ? "passed" : `FAILED (exit ${r.code})`} in ${r.seconds.toFixed(0)} s${r.server ? `, against ${r.server}` : ""}`);
+    log(
+      `  ${r.label}: ${r.code === 0 ? "passed" : `FAILED (exit ${r.code})`} in ${r.seconds.toFixed(0)} s${r.server ? `, against ${r.server}` : ""}${r.node ? `, on ${r.node}` : ""}`,
+    );
   }
   for (const f of notRun) log(`  NOT RUN: ${f} needs a JDK of the other Conductor line (IDFLOW_TEST_SECOND_JAVA)`);
   return results.find((r) => r.code !== 0)?.code ?? 0;
