@@ -108,7 +108,7 @@ class TaskExecution implements Execution {
   ) {
     this.result = new Promise<TaskResult>((resolve) => (this.settle = resolve));
     this.base = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId: opts.workerId };
-    this.ctx = process.env.X_NO_CTX === "1" ? (undefined as unknown as RunContext) : new RunContext(this, task, reg, opts.workerId);
+    this.ctx = new RunContext(this, task, reg, opts.workerId);
     if (opts.execTimeoutSeconds > 0) {
       this.timeoutTimer = setTimeout(() => {
         const reason = `execution timed out after ${opts.execTimeoutSeconds}s`;
@@ -195,7 +195,7 @@ class TaskExecution implements Execution {
     const invoke = this.opts.invoke ?? invokeInProcess;
     let running: Promise<unknown>;
     try {
-      running = process.env.X_EX_NOINVOKE === "1" ? Promise.resolve({}) : invoke(this.reg, this.task.inputData ?? {}, this.ctx);
+      running = invoke(this.reg, this.task.inputData ?? {}, this.ctx);
     } catch (err) {
       running = Promise.reject(err);
     }
