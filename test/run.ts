@@ -111,21 +111,19 @@ interface PassResult {
   node?: string;
 }
 
-/** Pass 2's Java: IDFLOW_TEST_SECOND_JAVA, a JDK home or a java executable. */
-function secondJava(): string | undefined {
-  const given = process.env.IDFLOW_TEST_SECOND_JAVA;
+/** The executable a variable names: the variable's value itself, or `bin/<name>` when it names a home folder. */
+function executableFrom(variable: string, name: string): string | undefined {
+  const given = process.env[variable];
   if (!given) return undefined;
-  const asHome = path.join(given, "bin", "java");
+  const asHome = path.join(given, "bin", name);
   return existsSync(asHome) ? asHome : given;
 }
 
+/** Pass 2's Java: IDFLOW_TEST_SECOND_JAVA, a JDK home or a java executable. */
+const secondJava = () => executableFrom("IDFLOW_TEST_SECOND_JAVA", "java");
+
 /** The last pass's Node: IDFLOW_TEST_SECOND_NODE, a node executable or a folder with bin/node. */
-function secondNode(): string | undefined {
-  const given = process.env.IDFLOW_TEST_SECOND_NODE;
-  if (!given) return undefined;
-  const asHome = path.join(given, "bin", "node");
-  return existsSync(asHome) ? asHome : given;
-}
+const secondNode = () => executableFrom("IDFLOW_TEST_SECOND_NODE", "node");
 
 async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
   const t0 = Date.now();

@@ -290,18 +290,15 @@ class RunContext implements TaskContext {
   }
 
   get log(): (message: string) => void {
-    const ex = this.#ex;
-    return (this.#log ??= (message) => ex.addLog(String(message)));
+    return (this.#log ??= (message) => this.#ex.addLog(String(message)));
   }
 
   get heartbeat(): () => Promise<void> {
-    const ex = this.#ex;
-    return (this.#heartbeat ??= () => ex.heartbeat());
+    return (this.#heartbeat ??= () => this.#ex.heartbeat());
   }
 
   get checkpoint(): TaskContext["checkpoint"] {
-    const ex = this.#ex;
-    return (this.#checkpoint ??= (state, o) => ex.checkpoint(state, o));
+    return (this.#checkpoint ??= (state, o) => this.#ex.checkpoint(state, o));
   }
 
   get batches(): TaskContext["batches"] {
