@@ -185,7 +185,9 @@ async function session(
       w = current = d.worker;
       if (shapes.shape) {
         const into = cell(shapes.shape, concurrency, c.id);
-        into.runs.push({ ...d.figures });
+        const { cpuMsPerTaskByTenth, ...figures } = d.figures;
+        into.runs.push(figures);
+        (into.cpuMsPerTaskByTenth ??= []).push(cpuMsPerTaskByTenth);
         if (run !== undefined) (into.runIds ??= []).push(run);
       }
       log(`${label} c=${concurrency} ${c.id} ${shapes.shape ?? "warm-up"}: ${JSON.stringify(d.figures)}`);

@@ -22,6 +22,12 @@ export interface DrainFigures {
    * first connections), which the whole drain's figure carries.
    */
   steadyCpuMsPerTask: number;
+  /**
+   * CPU per task in each tenth of the drain, by the tasks' startTimes (the first tenth from the
+   * sample before the first start, so it carries the wake-up; the last to the last endTime): where
+   * in a drain a contender spends more, a fixed cost at its start or the same cost on every task.
+   */
+  cpuMsPerTaskByTenth: number[];
   peakRssMb: number;
   /** RSS at the end minus RSS when the drain began (after warm-up), MB. */
   rssGrowthMb: number;
@@ -285,12 +291,19 @@ export async function drain(
     const starts = tasks.map((t) => t.startTime ?? 0).sort((x, y) => x - y);
     const half = Math.floor(starts.length / 2);
     const steadyCpuMs = cpu1.cpuMs - trace.cpuAt(starts[half]);
+    const tenths = Array.from({ length: 10 }, (_, k) => {
+      const [from, to] = [Math.floor((k * starts.length) / 10), Math.floor(((k + 1) * starts.length) / 10)];
+      const c0 = k === 0 ? cpu0.cpuMs : trace.cpuAt(starts[from]);
+      const c1 = k === 9 ? cpu1.cpuMs : trace.cpuAt(starts[to]);
+      return +((c1 - c0) / Math.max(1, to - from)).toFixed(3);
+    });
     const figures: DrainFigures = {
       tasks: n,
       seconds: +seconds.toFixed(2),
       tasksPerSecond: +(n / seconds).toFixed(1),
       cpuMsPerTask: +((cpu1.cpuMs - cpu0.cpuMs) / n).toFixed(3),
       steadyCpuMsPerTask: +(steadyCpuMs / (starts.length - half)).toFixed(3),
+      cpuMsPerTaskByTenth: tenths,
       peakRssMb: +(peak / 2 ** 20).toFixed(1),
       rssGrowthMb: +((last - rss0) / 2 ** 20).toFixed(1),
     };

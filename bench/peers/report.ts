@@ -7,6 +7,8 @@ export interface Cell {
   runs: Array<Record<string, number>>;
   /** Which run of the bench each entry of `runs` comes from (1-based), to pair contenders run by run. */
   runIds?: number[];
+  /** Per run, a drain's CPU ms per task in each tenth of its tasks (DrainFigures.cpuMsPerTaskByTenth): raw JSON only. */
+  cpuMsPerTaskByTenth?: number[][];
 }
 
 export function median(xs: number[]): number {
