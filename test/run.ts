@@ -111,18 +111,17 @@ interface PassResult {
   node?: string;
 }
 
-/** The executable a variable names: the variable's value itself, or `bin/<name>` when it names a home folder. */
+/** The executable a variable names: its value itself, or `<name>` in the folder it names, or `bin/<name>` in the home folder it names. */
 function executableFrom(variable: string, name: string): string | undefined {
   const given = process.env[variable];
   if (!given) return undefined;
-  const asHome = path.join(given, "bin", name);
-  return existsSync(asHome) ? asHome : given;
+  return [path.join(given, "bin", name), path.join(given, name)].find((f) => existsSync(f)) ?? given;
 }
 
 /** Pass 2's Java: IDFLOW_TEST_SECOND_JAVA, a JDK home or a java executable. */
 const secondJava = () => executableFrom("IDFLOW_TEST_SECOND_JAVA", "java");
 
-/** The last pass's Node: IDFLOW_TEST_SECOND_NODE, a node executable or a folder with bin/node. */
+/** The last pass's Node: IDFLOW_TEST_SECOND_NODE, a node executable, the folder that holds it, or a home with bin/node. */
 const secondNode = () => executableFrom("IDFLOW_TEST_SECOND_NODE", "node");
 
 async function runPass(pass: Pass, needsServer: boolean): Promise<PassResult> {
