@@ -3,8 +3,7 @@
 // runs the CLI: from source in idflow's own repository (cli/main.ts beside this file), from the
 // compiled dist/cli/main.js in an installed package (which ships no .ts). Same code, same flags.
 import { existsSync } from "node:fs";
-import Module, { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+import Module from "node:module";
 import { MessageChannel } from "node:worker_threads";
 import { register } from "tsx/esm/api";
 
@@ -32,27 +31,25 @@ try {
   Module.register = offThreadRegister;
 }
 const tsxApi = import.meta.resolve("tsx/esm/api");
-/** esbuild's module as tsx loads it (the same instance: resolved from tsx's folder). */
-const esbuildUrl = () => pathToFileURL(createRequire(tsxApi).resolve("esbuild")).href;
-/** Stops esbuild's service where this thread runs it (tsx's in-thread hooks, or its CommonJS hook). */
-const stopHere = async () => {
+/**
+ * Stops esbuild's service in the thread it runs in: esbuild's module as tsx loads it (the same
+ * instance, resolved from tsx's folder). Self-contained (only dynamic imports), so the module-hooks
+ * thread runs this same function from its source text.
+ */
+async function stopEsbuild(tsx) {
   try {
-    const esbuild = await import(esbuildUrl());
+    const { createRequire } = await import("node:module");
+    const { pathToFileURL } = await import("node:url");
+    const esbuild = await import(pathToFileURL(createRequire(tsx).resolve("esbuild")).href);
     await (esbuild.stop ?? esbuild.default?.stop)?.();
   } catch {}
-};
+}
 let stopInHooksThread = () => {};
 if (hooksThread) {
   const transpiler = new MessageChannel();
-  const stopHook = `export function initialize({ port, tsx }) {
-  port.on("message", async () => {
-    try {
-      const { createRequire } = await import("node:module");
-      const { pathToFileURL } = await import("node:url");
-      const esbuild = await import(pathToFileURL(createRequire(tsx).resolve("esbuild")).href);
-      await (esbuild.stop ?? esbuild.default?.stop)?.();
-    } catch {}
-  });
+  const stopHook = `const stopEsbuild = ${stopEsbuild};
+export function initialize({ port, tsx }) {
+  port.on("message", () => stopEsbuild(tsx));
   port.unref();
 }`;
   Module.register(`data:text/javascript,${encodeURIComponent(stopHook)}`, import.meta.url, {
@@ -64,7 +61,7 @@ if (hooksThread) {
 }
 globalThis[Symbol.for("idflow.stopTranspiler")] = () => {
   stopInHooksThread();
-  void stopHere();
+  void stopEsbuild(tsxApi);
 };
 const source = new URL("./main.ts", import.meta.url);
 const { main } = await import(existsSync(source) ? source.href : new URL("../dist/cli/main.js", import.meta.url).href);

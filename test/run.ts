@@ -11,7 +11,7 @@
  *                                 the whole suite, every end-to-end file runs again on a server
  *                                 started with that Java (e.g. JDK 21+ -> Conductor 3.32)
  *   npm test -- --first-only | --second-only   one of the two passes
- *   IDFLOW_TEST_SECOND_NODE=...   another Node (a `node` executable, or a folder with bin/node): after
+ *   IDFLOW_TEST_SECOND_NODE=...   another Node (a `node` executable, its folder, or a home with bin/node): after
  *                                 the passes above, every unit file runs again on it (e.g. Node 24
  *                                 when the default is 20: the GC tests see what only one Node does)
  *   IDFLOW_TEST_TIMEOUT_MS=...    per-test time limit (default 600000), so a hung test cannot hang the run
