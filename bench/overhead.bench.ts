@@ -18,6 +18,10 @@
  *                           loops only (BENCH_OUTPUT_KB)
  *   --input-kb N            each task the double hands out carries about N KB of input (default 0)
  *   --pin CPU               run the worker on this CPU (taskset) and the double on the others
+ *   --gc                    every Node contender under V8's --trace-gc-nvp (added to BENCH_NODE_FLAGS),
+ *                           read back into figures over the second half (peers/gc-trace.ts): heap
+ *                           KB allocated per task, young collections per 1000 tasks, full
+ *                           collections, KB promoted per task and the main thread's GC pause per task
  *   --out FILE              write the raw JSON there instead of bench/results/
  *
  * Figures per run: CPU ms per task (the worker's process tree, from /proc, from the first task
@@ -27,13 +31,14 @@
  * and the requests the worker made, as the double counted them: polls per task, tasks per poll
  * (the batches' mean size), and the share of results sent by update-v2 (the rest by POST /tasks).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender } from "./peers/contenders.ts";
 import { benchCommand, checkContenderIds, wholeNumber } from "./peers/flags.ts";
+import { gcFigures, parseGcTrace } from "./peers/gc-trace.ts";
 import { RssSampler, treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
 import { startTaskQueueDouble } from "../test/support/task-queue-double.ts";
@@ -50,6 +55,7 @@ const { values: flags } = parseArgs({
     runs: { type: "string" },
     delay: { type: "string" },
     pin: { type: "string" },
+    gc: { type: "boolean", default: false },
     "output-kb": { type: "string" },
     "input-kb": { type: "string" },
     out: { type: "string" },
@@ -94,6 +100,34 @@ interface RunFigures {
   tasksPerPoll: number;
   updateV2Share: number;
   peakRssMb: number;
+  /** With --gc (null for a contender that is not Node, or too few collections to tell). */
+  allocatedKbPerTask?: number | null;
+  youngGcsPer1000Tasks?: number | null;
+  fullGcs?: number | null;
+  promotedKbPerTask?: number | null;
+  gcPauseUsPerTask?: number | null;
+}
+
+/** With --gc: where each contender's trace goes (one file per run, read back and removed). */
+const gcDir = flags.gc ? mkdtempSync(path.join(os.tmpdir(), "idflow-overhead-gc-")) : undefined;
+
+/** Start a contender, under --trace-gc-nvp into `traceFile` when given (contenders.ts reads both variables at spawn). */
+function startTraced(c: Contender, spec: Parameters<Contender["start"]>[0], traceFile: string | undefined) {
+  if (!traceFile) return c.start(spec);
+  const saved = { flags: process.env.BENCH_NODE_FLAGS, stdout: process.env.BENCH_STDOUT };
+  process.env.BENCH_NODE_FLAGS = [saved.flags, "--trace-gc-nvp"].filter(Boolean).join(" ");
+  process.env.BENCH_STDOUT = traceFile;
+  try {
+    return c.start(spec);
+  } finally {
+    for (const [k, v] of [
+      ["BENCH_NODE_FLAGS", saved.flags],
+      ["BENCH_STDOUT", saved.stdout],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 /** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
@@ -115,7 +149,9 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   };
   const double = await startTaskQueueDouble({ taskName, total: n, delayMs, inputKb, onFirstTask: mark, onResult: took });
   const serverUrl = double.url;
-  const child = c.start({ serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 });
+  const traceFile = gcDir ? path.join(gcDir, `${c.id}-${concurrency}-${Date.now()}.log`) : undefined;
+  const spawnedAt = performance.now(); // about the isolate's start: its trace counts ms from there
+  const child = startTraced(c, { serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 }, traceFile);
   pid = child.pid!;
   if (flags.pin !== undefined) {
     const { spawnSync } = await import("node:child_process");
@@ -139,6 +175,15 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   const [start, mid, end] = marks;
   const half = n - Math.floor(n / 2);
   const r = counted;
+  let gc: Partial<RunFigures> = {};
+  if (traceFile) {
+    const events = parseGcTrace(readFileSync(traceFile, "utf8"), pid);
+    rmSync(traceFile, { force: true });
+    if (events.length === 0) gc = { allocatedKbPerTask: null, youngGcsPer1000Tasks: null, fullGcs: null, promotedKbPerTask: null, gcPauseUsPerTask: null };
+    else {
+      gc = gcFigures(events, mid.at - spawnedAt, end.at - spawnedAt, half);
+    }
+  }
   return {
     tasks: n,
     tasksPerSecond: +((n * 1000) / (end.at - start.at)).toFixed(0),
@@ -149,6 +194,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
     tasksPerPoll: +(r.polledTasks / Math.max(1, r.polls - r.emptyPolls)).toFixed(1),
     updateV2Share: +(r.updateV2 / Math.max(1, r.updateV2 + r.post)).toFixed(2),
     peakRssMb: +(rss.peak / 2 ** 20).toFixed(1),
+    ...gc,
   };
 }
 
@@ -192,14 +238,24 @@ const cols: Array<[keyof RunFigures, string]> = [
   ["tasksPerPoll", "tasks/poll"],
   ["updateV2Share", "update-v2 share"],
   ["peakRssMb", "peak RSS MB"],
+  ...(flags.gc
+    ? ([
+        ["allocatedKbPerTask", "heap KB allocated/task, 2nd half"],
+        ["youngGcsPer1000Tasks", "young GCs/1000 tasks"],
+        ["fullGcs", "full GCs, 2nd half"],
+        ["promotedKbPerTask", "KB promoted/task"],
+        ["gcPauseUsPerTask", "GC pause µs/task"],
+      ] as Array<[keyof RunFigures, string]>)
+    : []),
 ];
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
 const lines = [`| concurrency | contender | runs | ${cols.map((c) => c[1]).join(" | ")} |`, `|---|---|---|${cols.map(() => "---").join("|")}|`];
 for (const cell of cells) {
   const base = cells.find((x) => x.concurrency === cell.concurrency && x.contender === "idflow");
   const figs = cols.map(([k]) => {
-    const v = median(cell.runs.map((r) => r[k]));
-    const b = base ? median(base.runs.map((r) => r[k])) : NaN;
+    const v = median(cell.runs.map((r) => r[k] as number));
+    const b = base ? median(base.runs.map((r) => r[k] as number)) : NaN;
+    if (!Number.isFinite(v)) return "-";
     return cell.contender === "idflow" || !b ? fmt(v) : `${fmt(v)} (${(v / b).toFixed(2)}×)`;
   });
   lines.push(`| ${cell.concurrency} | ${cell.contender} | ${cell.runs.length} | ${figs.join(" | ")} |`);
