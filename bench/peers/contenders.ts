@@ -158,6 +158,9 @@ function idflowStart(spec: WorkerSpec, extra: NodeJS.ProcessEnv = {}, pkg = pack
  */
 const NODE_GC_FLAGS = process.env.BENCH_IDFLOW_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? ["--min-semi-space-size=16", "--no-memory-reducer"];
 
+/** BENCH_GARBAGE_KB for loop-post-undici-garbage (default 8: about 12 KB of heap per task, more than idflow allocates above the loop). */
+const GARBAGE_KB = process.env.BENCH_GARBAGE_KB ?? "8";
+
 /** The no-op Python programs of bench/exec (the exec benchmark's, shared). */
 function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
   const program = path.join(repo, "bench/exec", persistent ? "noop_lines.py" : "noop.py");
@@ -177,7 +180,14 @@ function idflowExec(spec: WorkerSpec, persistent: boolean): ChildProcess {
 }
 
 /** A hand-written loop (workers/loop-worker.mjs) on one protocol; `durable` adds its journal and task context. */
-function loop(id: string, describe: string, protocol: "post" | "v2", durable = false, http: "node" | "undici" = "node"): Contender {
+function loop(
+  id: string,
+  describe: string,
+  protocol: "post" | "v2",
+  durable = false,
+  http: "node" | "undici" = "node",
+  extra: NodeJS.ProcessEnv = {},
+): Contender {
   return {
     id,
     describe,
@@ -188,6 +198,7 @@ function loop(id: string, describe: string, protocol: "post" | "v2", durable = f
         BENCH_PROTOCOL: protocol,
         ...(http === "undici" ? { BENCH_HTTP: "undici" } : {}),
         ...(durable ? { BENCH_DURABLE_DIR: mkdtempSync(path.join(os.tmpdir(), "idflow-peers-durable-")) } : {}),
+        ...extra,
       }),
   };
 }
@@ -292,6 +303,14 @@ export const CONTENDERS: Contender[] = [
     "post",
     true,
     "undici",
+  ),
+  loop(
+    "loop-post-undici-garbage",
+    `loop-post-undici plus ${GARBAGE_KB} × 32 small objects per task (BENCH_GARBAGE_KB), held until its result is answered: what allocating more than idflow does costs the floor`,
+    "post",
+    false,
+    "undici",
+    { BENCH_GARBAGE_KB: GARBAGE_KB },
   ),
   ...other,
 ];

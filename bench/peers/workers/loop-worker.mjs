@@ -11,6 +11,9 @@
 // in their simplest form: each result is appended to a journal file there (one write, with the
 // done marks of answered results riding along) before it is sent, and the no-op runs inside an
 // AsyncLocalStorage context (which turns on Node's promise hooks for the whole process).
+// BENCH_GARBAGE_KB=<n>: each task also makes n × 32 small objects ({ i, task }, in an array), held
+// until its result is answered: what allocating more per task, as idflow does, costs the same loop.
+// V8 counts about 1.5 KB of heap per n with the array (the overhead benchmark's --gc gives it).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { openSync, writeSync } from "node:fs";
 import http from "node:http";
@@ -28,6 +31,12 @@ const durableDir = process.env.BENCH_DURABLE_DIR;
 const journal = durableDir ? openSync(path.join(durableDir, "journal.jsonl"), "a") : undefined;
 const context = durableDir ? new AsyncLocalStorage() : undefined;
 let doneMarks = "";
+const garbageObjects = Math.round((Number(process.env.BENCH_GARBAGE_KB ?? 0) * 1024) / 32);
+const garbage = (task) => {
+  const held = new Array(garbageObjects);
+  for (let i = 0; i < garbageObjects; i++) held[i] = { i, task };
+  return held;
+};
 // BENCH_OUTPUT_KB=<n>: each task returns about n KB of JSON (the same rows as the idflow task's).
 const outputRows = Math.round(Number(process.env.BENCH_OUTPUT_KB ?? 0) * 10);
 const noop = () =>
@@ -116,6 +125,7 @@ async function runSlot(task) {
       const current = task;
       const outputData = context ? await context.run(current, () => Promise.resolve().then(() => noop(current.inputData))) : noop(current.inputData);
       const result = { taskId: task.taskId, workflowInstanceId: task.workflowInstanceId, workerId, status: "COMPLETED", outputData };
+      const held = garbageObjects ? garbage(current) : undefined;
       if (journal !== undefined) {
         writeSync(journal, `${doneMarks}${JSON.stringify({ p: result.taskId, r: result })}\n`);
         doneMarks = "";
@@ -127,6 +137,7 @@ async function runSlot(task) {
         await send("tasks", result);
         task = undefined;
       }
+      void held?.length; // read after the answer, so the objects stay alive across it
       if (journal !== undefined) doneMarks += `{"d":"${result.taskId}"}\n`;
     }
   } catch (err) {
