@@ -268,6 +268,7 @@ const result = {
   cells,
 };
 const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `overhead-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
+if (gcDir) rmSync(gcDir, { recursive: true, force: true }); // each run's trace was read back and removed
 mkdirSync(path.dirname(file), { recursive: true });
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\n${lines.join("\n")}\n`);
