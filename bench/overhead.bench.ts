@@ -18,7 +18,8 @@
  *                           loops only (BENCH_OUTPUT_KB)
  *   --input-kb N            each task the double hands out carries about N KB of input (default 0)
  *   --pin CPU               run the worker on this CPU (taskset) and the double on the others
- *   --gc                    every Node contender under V8's --trace-gc-nvp (added to BENCH_NODE_FLAGS),
+ *   --gc                    every Node contender under V8's --trace-gc-nvp (added to BENCH_NODE_FLAGS;
+ *                           the trace goes to BENCH_STDOUT when set, else to a temporary file),
  *                           read back into figures over the second half (peers/gc-trace.ts): heap
  *                           KB allocated per task, young collections per 1000 tasks, full
  *                           collections, KB promoted per task and the main thread's GC pause per task
@@ -108,26 +109,16 @@ interface RunFigures {
   gcPauseUsPerTask?: number | null;
 }
 
-/** With --gc: where each contender's trace goes (one file per run, read back and removed). */
-const gcDir = flags.gc ? mkdtempSync(path.join(os.tmpdir(), "idflow-overhead-gc-")) : undefined;
-
-/** Start a contender, under --trace-gc-nvp into `traceFile` when given (contenders.ts reads both variables at spawn). */
-function startTraced(c: Contender, spec: Parameters<Contender["start"]>[0], traceFile: string | undefined) {
-  if (!traceFile) return c.start(spec);
-  const saved = { flags: process.env.BENCH_NODE_FLAGS, stdout: process.env.BENCH_STDOUT };
-  process.env.BENCH_NODE_FLAGS = [saved.flags, "--trace-gc-nvp"].filter(Boolean).join(" ");
+/**
+ * With --gc, every Node contender is started under --trace-gc-nvp with its stdout appended to one
+ * file (contenders.ts reads both variables at spawn, as BENCH_OUTPUT_KB above); each trace line
+ * names its process, so a run reads back its own worker's. BENCH_STDOUT, when set, is that file.
+ */
+const gcDir = flags.gc && !process.env.BENCH_STDOUT ? mkdtempSync(path.join(os.tmpdir(), "idflow-overhead-gc-")) : undefined;
+const traceFile = flags.gc ? (process.env.BENCH_STDOUT ?? path.join(gcDir!, "trace.log")) : undefined;
+if (traceFile) {
+  process.env.BENCH_NODE_FLAGS = [process.env.BENCH_NODE_FLAGS, "--trace-gc-nvp"].filter(Boolean).join(" ");
   process.env.BENCH_STDOUT = traceFile;
-  try {
-    return c.start(spec);
-  } finally {
-    for (const [k, v] of [
-      ["BENCH_NODE_FLAGS", saved.flags],
-      ["BENCH_STDOUT", saved.stdout],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
 }
 
 /** One contender at one concurrency: the double hands out `n` tasks and times the worker. */
@@ -149,9 +140,8 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   };
   const double = await startTaskQueueDouble({ taskName, total: n, delayMs, inputKb, onFirstTask: mark, onResult: took });
   const serverUrl = double.url;
-  const traceFile = gcDir ? path.join(gcDir, `${c.id}-${concurrency}-${Date.now()}.log`) : undefined;
   const spawnedAt = performance.now(); // about the isolate's start: its trace counts ms from there
-  const child = startTraced(c, { serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 }, traceFile);
+  const child = c.start({ serverUrl, taskName, concurrency, pollIntervalMs: 100, pollTimeoutMs: 100 });
   pid = child.pid!;
   if (flags.pin !== undefined) {
     const { spawnSync } = await import("node:child_process");
@@ -178,11 +168,9 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   let gc: Partial<RunFigures> = {};
   if (traceFile) {
     const events = parseGcTrace(readFileSync(traceFile, "utf8"), pid);
-    rmSync(traceFile, { force: true });
-    if (events.length === 0) gc = { allocatedKbPerTask: null, youngGcsPer1000Tasks: null, fullGcs: null, promotedKbPerTask: null, gcPauseUsPerTask: null };
-    else {
-      gc = gcFigures(events, mid.at - spawnedAt, end.at - spawnedAt, half);
-    }
+    gc = events.length
+      ? gcFigures(events, mid.at - spawnedAt, end.at - spawnedAt, half)
+      : { allocatedKbPerTask: null, youngGcsPer1000Tasks: null, fullGcs: null, promotedKbPerTask: null, gcPauseUsPerTask: null };
   }
   return {
     tasks: n,
@@ -268,7 +256,7 @@ const result = {
   cells,
 };
 const file = flags.out ? path.resolve(flags.out) : path.join(here, "results", `overhead-${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
-if (gcDir) rmSync(gcDir, { recursive: true, force: true }); // each run's trace was read back and removed
+if (gcDir) rmSync(gcDir, { recursive: true, force: true }); // every run's trace was read back
 mkdirSync(path.dirname(file), { recursive: true });
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\n${lines.join("\n")}\n`);
