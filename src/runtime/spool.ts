@@ -16,9 +16,9 @@
  * Group commit: puts are buffered until the microtasks of the current callback are done (with
  * "always", for one turn of the event loop) and written with one write for the whole batch, then
  * synced per SpoolSync; each put resolves once its batch is written.
- * Done markers ride along with the next batch of puts (or are written within 200 ms) and are never
- * synced on their own: losing one only means a result is sent twice, which Conductor ignores for
- * a finished task.
+ * Done markers ride along with the next batch of puts (or, once nothing flows, with the lease's
+ * next refresh) and are never synced on their own: losing one only means a result is sent twice,
+ * which Conductor ignores for a finished task.
  *
  * Claiming: a live run takes over a dead run's segments by renaming each to its own run id (an
  * atomic rename: two claimants never both win), then reads the pending puts. A lease lost while
@@ -176,7 +176,11 @@ export function spoolDir(stateDir: string): string {
  * short next to the tasks a power loss also takes with it.
  */
 export const BACKGROUND_SYNC_AFTER_MS = 1000;
-/** Longest a done mark waits for a put to ride with, ms (a lost done mark only means a result is sent twice). */
+/**
+ * While results flow, the longest done marks wait for a put to ride with before a later mark starts
+ * a batch of its own, ms (once nothing flows, the lease's refresh writes them; a lost done mark
+ * only means a result is sent twice).
+ */
 export const DONE_WRITE_AFTER_MS = 200;
 
 const SEGMENT_RE = /^wal-(\d{15})-(\d{6})-([a-z0-9]+)\.jsonl$/;
@@ -213,10 +217,13 @@ export class ResultJournal {
   syncs = 0;
   /** Batches taken from the buffer to be written (stats, tests). */
   batches = 0;
-  /** performance.now() when the last batch was taken (done marks waiting since ride with it). */
-  private lastBatchAt = Number.NEGATIVE_INFINITY;
+  /** performance.now() when the first done mark still waiting in the buffer came (undefined: none waits). */
+  private marksSince?: number;
   private syncTimer?: NodeJS.Timeout;
-  private doneTimer?: NodeJS.Timeout;
+  /** The written batch the sync timer waits for (its oldest undelivered one when it was armed). */
+  private syncTimerFor?: WrittenBatch;
+  /** Firings of the sync timer: each one a wake-up of the process (tests). */
+  syncTimerFirings = 0;
   /** performance.now() when the last background sync started. */
   private lastSyncAt = Number.NEGATIVE_INFINITY;
   private readonly segmentBytes: number;
@@ -298,7 +305,7 @@ export class ResultJournal {
     if (rec.loc) rec.loc.segment.pending--;
     // Also when the put is not written yet: it may still be, and must not come back at the next start.
     this.buffer.push({ line: JSON.stringify({ d: rec.id }) });
-    this.scheduleDone();
+    this.markWaits();
     this.collect();
   }
 
@@ -340,7 +347,6 @@ export class ResultJournal {
     if (this.closed) return this.records.size;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.doneTimer) clearTimeout(this.doneTimer);
     this.writeBufferSync();
     if (this.sync !== "never") this.syncDirtyNow();
     // A result that never reached the disk gets one last synchronous try.
@@ -374,28 +380,23 @@ export class ResultJournal {
 
   // ------------------------------------------------------------------ internals
 
-  /** Done marks wait for the next put's write (one write per task instead of two), or DONE_WRITE_AFTER_MS at most. */
-  private scheduleDone(): void {
-    if (this.flushScheduled || this.doneTimer || this.closed) return;
-    this.armDone(DONE_WRITE_AFTER_MS);
-  }
-
   /**
-   * When the timer fires, the marks that waited when it was armed may have ridden with a put's
-   * batch meanwhile (the usual case while results flow). Those still in the buffer came after
-   * that batch: they get until DONE_WRITE_AFTER_MS after it, so a busy worker writes no batch of
-   * done marks alone. (Before, every firing wrote the marks waiting then in a batch of their own,
-   * or went through an empty flush: test/unit/runtime-core.test.ts counted 28 batches for 25 puts.)
+   * A done mark waits for the next put's batch (one write per task instead of two). While results
+   * flow, a mark that finds the marks before it waiting DONE_WRITE_AFTER_MS or more starts a batch
+   * itself; once nothing flows, the lease's refresh (tick, every refreshMs) writes marks that have
+   * waited that long.
+   * No timer of its own: a timer armed per batch woke the process at its deadline even when a batch
+   * had taken the marks and cleared it (Node keeps the event loop's timer at the earliest deadline
+   * it was given), about five times a second for a busy worker, each wake-up costing more CPU than
+   * the write (docs/performance.md, "Timers that woke a busy worker"). A mark not written when the
+   * process dies only means its result is sent again at the next start, which Conductor ignores
+   * for a finished task.
    */
-  private armDone(ms: number): void {
-    this.doneTimer = setTimeout(() => {
-      this.doneTimer = undefined;
-      if (!this.buffer.length || this.flushScheduled || this.closed) return;
-      const wait = this.lastBatchAt + DONE_WRITE_AFTER_MS - performance.now();
-      if (wait >= 1) this.armDone(wait);
-      else this.schedule();
-    }, ms);
-    this.doneTimer.unref();
+  private markWaits(): void {
+    if (this.flushScheduled || this.closed) return;
+    const now = performance.now();
+    if (this.marksSince === undefined) this.marksSince = now;
+    else if (now - this.marksSince >= DONE_WRITE_AFTER_MS) this.schedule();
   }
 
   /**
@@ -496,9 +497,18 @@ export class ResultJournal {
 
   /** The record no longer waits for its batch's background sync (done, or written again elsewhere). */
   private unmarkUnsynced(rec: JournalRecord): void {
-    if (!rec.unsynced) return;
-    rec.unsynced.pending--;
+    const batch = rec.unsynced;
+    if (!batch) return;
     rec.unsynced = undefined;
+    // The batch the sync timer waits for is all delivered: wait for the next oldest instead (or
+    // for nothing). Left armed, the timer would wake the process to find nothing to sync, about
+    // once a second while results flow (docs/performance.md, "Timers that woke a busy worker").
+    if (--batch.pending === 0 && batch === this.syncTimerFor) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+      this.syncTimerFor = undefined;
+      if (!this.syncing) this.syncDue();
+    }
   }
 
   /** Synchronous variant for close(). */
@@ -539,7 +549,7 @@ export class ResultJournal {
     const batch = this.buffer.splice(0);
     if (batch.length) {
       this.batches++;
-      this.lastBatchAt = performance.now();
+      this.marksSince = undefined;
     }
     const putsWritten = this.nextBatch?.resolve;
     this.nextBatch = undefined;
@@ -569,8 +579,11 @@ export class ResultJournal {
     const now = performance.now();
     const wait = Math.max(oldest.at + this.syncAfterMs, this.lastSyncAt + this.syncAfterMs) - now;
     if (wait > 0) {
+      this.syncTimerFor = oldest;
       this.syncTimer = setTimeout(() => {
         this.syncTimer = undefined;
+        this.syncTimerFor = undefined;
+        this.syncTimerFirings++;
         if (!this.syncing) this.syncDue();
       }, wait);
       this.syncTimer.unref();
@@ -598,6 +611,7 @@ export class ResultJournal {
   private syncDirtyNow(): void {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
+    this.syncTimerFor = undefined;
     for (const seg of this.dirty) {
       try {
         fdatasyncSync(seg.fd);
@@ -683,6 +697,8 @@ export class ResultJournal {
   private tick(): void {
     if (this.closed) return;
     if (this.degradedUntil && this.degradedUntil <= Date.now() && this.records.size) this.schedule();
+    // Done marks that waited DONE_WRITE_AFTER_MS with no put or later mark to take them: nothing flows.
+    else if (this.marksSince !== undefined && performance.now() - this.marksSince >= DONE_WRITE_AFTER_MS) this.schedule();
     try {
       if (!existsSync(this.leasePath)) {
         // Declared dead while we were stopped: another run took our segments (it delivers what

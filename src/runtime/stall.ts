@@ -7,7 +7,6 @@
  * more than LATE_MS late re-arms for a short grace instead of aborting, which lets the I/O that
  * arrived during the stall be read; only a timer that fires on time ends the wait.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { AbortListener, RequestSignal } from "../conductor/client.ts";
 
 /** A timer this late (ms) means the process was not running, not that the wait was too long. */
@@ -133,25 +132,4 @@ class StallTimer implements StallAwareTimeout, AbortListener {
 
 function fireTimer(t: StallTimer): void {
   t.fire();
-}
-
-/** The event loop's own lag (perf_hooks.monitorEventLoopDelay), for the logs when a stall is seen. */
-export class LoopLag {
-  // The sampling timer wakes the process at this rate for as long as it runs: 20 ms (50 wake-ups
-  // a second) cost an idle worker more CPU than its polls; a stall long enough to log (LATE_MS) is
-  // one sample at any resolution.
-  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: 250 });
-  start(): void {
-    this.h.enable();
-  }
-  stop(): void {
-    this.h.disable();
-  }
-  /** Largest loop delay since the last reset, ms. */
-  maxMs(): number {
-    return Math.round(this.h.max / 1e6);
-  }
-  reset(): void {
-    this.h.reset();
-  }
 }

@@ -6,12 +6,14 @@
  * A stall is not a hang: when the watchdog's own timer fires late on the monotonic clock, the
  * process was not running (SIGSTOP, a VM pause, a long GC, a CPU-bound task on the event loop).
  * That time does not count against any loop: their deadlines move by the lateness, the stall is
- * logged with the event loop's measured lag, and nothing is restarted this round.
+ * logged, and nothing is restarted this round. The watchdog's own timer is the only one it runs:
+ * a timer is a wake-up of the process for as long as it runs (docs/performance.md, "Timers that
+ * woke a busy worker").
  */
 import type { Logger } from "pino";
 import type { RuntimeEvents } from "./events.ts";
 import type { Poller } from "./poller.ts";
-import { LATE_MS, LoopLag, lateness } from "./stall.ts";
+import { LATE_MS, lateness } from "./stall.ts";
 
 export class Watchdog {
   restarts = 0;
@@ -19,7 +21,6 @@ export class Watchdog {
   stalls = 0;
   private timer?: NodeJS.Timeout;
   private expected = 0;
-  private readonly lag = new LoopLag();
 
   constructor(
     private readonly pollers: Poller[],
@@ -29,7 +30,6 @@ export class Watchdog {
   ) {}
 
   start(): void {
-    this.lag.start();
     this.expected = performance.now() + this.intervalMs;
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
@@ -38,7 +38,6 @@ export class Watchdog {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.lag.stop();
   }
 
   private tick(): void {
@@ -56,10 +55,8 @@ export class Watchdog {
   stall(lateMs: number): void {
     this.stalls++;
     for (const p of this.pollers) p.postpone(lateMs);
-    const loopLagMs = this.lag.maxMs();
-    this.lag.reset();
     this.logger.warn(
-      { stalledMs: Math.round(lateMs), loopLagMs },
+      { stalledMs: Math.round(lateMs) },
       `the process was not running for ${(lateMs / 1000).toFixed(1)} s (stopped, paused or its event loop blocked): not a hang, nothing restarted`,
     );
   }

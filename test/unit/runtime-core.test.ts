@@ -251,6 +251,7 @@ describe("spool (write-ahead log)", () => {
       for (const p of quick) j.done(p.rec);
       await delay(after * 4);
       assert.equal(j.syncs, 0, "results delivered before they were syncAfterMs old cost no sync");
+      assert.equal(j.syncTimerFirings, 0, "nor a wake-up: the sync timer went when the results it waited for were delivered");
       // Still undelivered after syncAfterMs (the server is slow or away): synced once, not again.
       const slow = j.put(entries(1, 10)[0]);
       await slow.durable;
@@ -265,14 +266,15 @@ describe("spool (write-ahead log)", () => {
     }
   });
 
-  it("done marks ride with the next put's batch while results flow, and are written alone DONE_WRITE_AFTER_MS after the last one", async () => {
+  it("done marks ride with the next put's batch while results flow, with no timer of their own; once nothing flows, the lease's refresh writes them", async () => {
     assert.equal(DONE_WRITE_AFTER_MS, 200, "the bound spool.ts states");
     const dir = spoolDir(tempStateDir());
-    const j = new ResultJournal({ dir, logger: silentLogger() });
+    const refreshMs = 300;
+    const j = new ResultJournal({ dir, logger: silentLogger(), refreshMs });
     j.open();
     try {
       // A busy worker: a result every 30 ms, answered at once, so its done mark waits in the buffer
-      // for the next result (over 3.5 done timers' worth of flow).
+      // for the next result (over 3.5 times DONE_WRITE_AFTER_MS of flow).
       const puts = 25;
       for (let i = 1; i <= puts; i++) {
         const p = j.put(entries(1, i)[0]);
@@ -282,19 +284,52 @@ describe("spool (write-ahead log)", () => {
         await delay(25);
       }
       // Each put made one batch, with the mark before it; at most one hiccup of a loaded machine (a
-      // gap over 200 ms) may have written a mark alone. Before, each firing of the timer wrote the
-      // waiting mark alone: about one batch more per 200 ms.
+      // mark kept waiting over DONE_WRITE_AFTER_MS when the lease's refresh came) may have written
+      // a mark alone.
       assert.ok(j.batches >= puts, `${j.batches} batches for ${puts} puts`);
       assert.ok(j.batches - puts <= 1, `${j.batches} batches for ${puts} puts: done marks were written on their own while puts flowed`);
       const before = j.batches;
+      // Nor did a timer wake the process: every result was delivered long before the sync timer's
+      // deadline, and each delivery took that deadline away.
+      assert.equal(j.syncTimerFirings, 0, "no sync timer firing: every result was delivered within syncAfterMs");
       const seg = readdirSync(dir).find((f) => f.startsWith("wal-"))!;
       const marks = () =>
         readFileSync(path.join(dir, seg), "utf8")
           .split("\n")
           .filter((l) => l.startsWith('{"d":')).length;
-      // The last mark has no put to ride with: it is written alone, within DONE_WRITE_AFTER_MS of the last batch.
-      await until(() => marks() === puts, DONE_WRITE_AFTER_MS + 1000);
+      // Nothing flows now: the lease's refresh writes the last mark, alone.
+      await until(() => marks() === puts, refreshMs * 2 + DONE_WRITE_AFTER_MS + 1000);
       assert.equal(j.batches, before + 1, "the last mark in one batch of its own");
+    } finally {
+      j.close();
+    }
+  });
+
+  it("answers that keep coming with no put between them: a mark that finds the others waiting DONE_WRITE_AFTER_MS writes them all", async () => {
+    const dir = spoolDir(tempStateDir());
+    // A lease refresh far away: only the marks themselves can start a batch here.
+    const j = new ResultJournal({ dir, logger: silentLogger(), refreshMs: 60_000 });
+    j.open();
+    try {
+      const ps = entries(12).map((e) => j.put(e));
+      await Promise.all(ps.map((p) => p.durable));
+      assert.equal(j.batches, 1);
+      const started = performance.now();
+      // The answers of one batch, spread out: one every 30 ms.
+      for (const p of ps) {
+        j.done(p.rec);
+        await delay(30);
+      }
+      const took = performance.now() - started;
+      const seg = readdirSync(dir).find((f) => f.startsWith("wal-"))!;
+      const marks = readFileSync(path.join(dir, seg), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith('{"d":')).length;
+      // The first mark waited from 0 ms; the mark at 210 ms (or the first past 200 on a loaded
+      // machine) wrote the 8 marks waiting then, itself included. Later ones wait for the next put,
+      // a mark past their own 200 ms, or the lease.
+      assert.ok(j.batches >= 2, `${j.batches} batches: the marks waited for ${Math.round(took)} ms without a batch`);
+      assert.ok(marks >= 7, `${marks} marks written: those that waited ${DONE_WRITE_AFTER_MS} ms were`);
     } finally {
       j.close();
     }
