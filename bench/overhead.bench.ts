@@ -27,8 +27,11 @@
  *
  * Figures per run: CPU ms per task (the worker's process tree, from /proc, from the first task
  * handed out to the last result taken), the same over the run's second half (without the
- * start-up's JIT compilation), context switches per task of the worker's threads, tasks/s, the
- * process tree's peak RSS while it ran (sampled every 50 ms: a figure for large inputs or outputs);
+ * start-up's JIT compilation), context switches per task of the worker's threads, the main
+ * thread's wake-ups per task over the second half (its voluntary context switches: each return from
+ * epoll_wait after a wait, for an answer or a timer; a count the machine's load does not blur as it
+ * does CPU time), tasks/s, the process tree's peak RSS while it ran (sampled every 50 ms: a figure
+ * for large inputs or outputs);
  * and the requests the worker made, as the double counted them: polls per task, tasks per poll
  * (the batches' mean size), and the share of results sent by update-v2 (the rest by POST /tasks).
  */
@@ -40,7 +43,7 @@ import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender } from "./peers/contenders.ts";
 import { benchCommand, checkContenderIds, wholeNumber } from "./peers/flags.ts";
 import { gcFigures, parseGcTrace } from "./peers/gc-trace.ts";
-import { RssSampler, treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
+import { mainThreadWakeups, RssSampler, treeContextSwitches, treeUsage } from "./peers/proc-tree.ts";
 import { median } from "./peers/report.ts";
 import { startTaskQueueDouble } from "../test/support/task-queue-double.ts";
 
@@ -97,6 +100,8 @@ interface RunFigures {
   cpuMsPerTask: number;
   steadyCpuMsPerTask: number;
   contextSwitchesPerTask: number;
+  /** The main thread's wake-ups (voluntary context switches) per task over the second half. */
+  wakeupsPerTask: number;
   pollsPerTask: number;
   tasksPerPoll: number;
   updateV2Share: number;
@@ -126,8 +131,8 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
   const taskName = "bench_overhead_noop";
   let taken = 0;
   let pid = 0;
-  const marks: Array<{ cpuMs: number; cs: number; at: number }> = [];
-  const mark = () => marks.push({ cpuMs: treeUsage(pid).cpuMs, cs: treeContextSwitches(pid), at: performance.now() });
+  const marks: Array<{ cpuMs: number; cs: number; wakeups: number; at: number }> = [];
+  const mark = () => marks.push({ cpuMs: treeUsage(pid).cpuMs, cs: treeContextSwitches(pid), wakeups: mainThreadWakeups(pid), at: performance.now() });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const took = () => {
@@ -178,6 +183,7 @@ async function measure(c: Contender, concurrency: number): Promise<RunFigures> {
     cpuMsPerTask: +((end.cpuMs - start.cpuMs) / n).toFixed(3),
     steadyCpuMsPerTask: +((end.cpuMs - mid.cpuMs) / half).toFixed(3),
     contextSwitchesPerTask: +((end.cs - start.cs) / n).toFixed(2),
+    wakeupsPerTask: +((end.wakeups - mid.wakeups) / half).toFixed(3),
     pollsPerTask: +(r.polls / n).toFixed(3),
     tasksPerPoll: +(r.polledTasks / Math.max(1, r.polls - r.emptyPolls)).toFixed(1),
     updateV2Share: +(r.updateV2 / Math.max(1, r.updateV2 + r.post)).toFixed(2),
@@ -221,6 +227,7 @@ const cols: Array<[keyof RunFigures, string]> = [
   ["cpuMsPerTask", "CPU ms/task"],
   ["steadyCpuMsPerTask", "CPU ms/task, 2nd half"],
   ["contextSwitchesPerTask", "context switches/task"],
+  ["wakeupsPerTask", "main-thread wake-ups/task, 2nd half"],
   ["tasksPerSecond", "tasks/s"],
   ["pollsPerTask", "polls/task"],
   ["tasksPerPoll", "tasks/poll"],

@@ -110,6 +110,21 @@ export function treeContextSwitches(root: number): number {
   return sum;
 }
 
+/**
+ * Times the process's main thread went to sleep and was woken again (its voluntary context
+ * switches so far): the event loop's wake-ups, one per return from epoll_wait after a wait, for an
+ * I/O answer or a timer. A figure that does not move with the machine's load, where CPU time does:
+ * each wake-up costs CPU (caches refilled, the kernel's switch), more on a busy VM host.
+ */
+export function mainThreadWakeups(pid: number): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+  } catch {
+    return 0; // exited meanwhile
+  }
+}
+
 /** Samples a tree's RSS at an interval, keeping the peak; stop() returns the last reading too. */
 export class RssSampler {
   peak = 0;

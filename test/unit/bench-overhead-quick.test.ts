@@ -46,6 +46,8 @@ it("bench overhead --quick runs idflow and both loops against the double and rec
       r.tasksPerSecond > 0 && r.cpuMsPerTask > 0 && r.steadyCpuMsPerTask >= 0 && r.contextSwitchesPerTask > 0,
       `${cell.contender}: ${JSON.stringify(r)}`,
     );
+    // The double answers after 4 ms: the worker's main thread sleeps and wakes for its answers.
+    assert.ok(r.wakeupsPerTask > 0, `${cell.contender}: ${JSON.stringify(r)}`);
     // The double's request counts: every contender polled for its first tasks, and each loop sent its results its own way.
     assert.ok(r.pollsPerTask > 0 && r.tasksPerPoll >= 1, `${cell.contender}: ${JSON.stringify(r)}`);
     if (cell.contender === "loop-post") assert.equal(r.updateV2Share, 0, JSON.stringify(r));
