@@ -28,7 +28,13 @@ export interface HealthOptions {
   now?: () => number;
 }
 
-const LOOP_RESOLUTION_MS = 20;
+/**
+ * The event-loop delay histogram's sampling period. Its timer wakes the process this often for as
+ * long as the run lasts: at 20 ms, 50 wake-ups a second, more than a busy worker's own (docs/
+ * performance.md, "Timers that woke a busy worker"). A loop blocked for longer than this is seen
+ * at any period; the report subtracts the period.
+ */
+export const LOOP_RESOLUTION_MS = 250;
 
 export const HEALTH_DEFAULTS = { unreachableAfterMs: 30_000, stuckRestarts: 3, silentAfterMs: 60_000 } as const;
 

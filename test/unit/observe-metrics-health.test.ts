@@ -1,7 +1,7 @@
 /** Metrics and health worked out from runtime events (src/observe/): events are emitted by hand here; the e2e test runs real workers. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { WorkerHealth } from "../../src/observe/health.ts";
+import { LOOP_RESOLUTION_MS, WorkerHealth } from "../../src/observe/health.ts";
 import { WorkerMetrics } from "../../src/observe/metrics.ts";
 import { ObserveServer } from "../../src/observe/server.ts";
 import type { WorkerSnapshot } from "../../src/observe/snapshot.ts";
@@ -210,6 +210,25 @@ describe("health from runtime events", () => {
     assert.equal(h.liveness().live, true, "a draining run does not poll by design");
     assert.ok(l.eventLoop.delayMaxMs >= 0);
     h.close();
+  });
+
+  it("reports a blocked event loop's delay, sampled at LOOP_RESOLUTION_MS (a few wake-ups a second, not fifty)", async () => {
+    assert.ok(LOOP_RESOLUTION_MS >= 100, `${LOOP_RESOLUTION_MS} ms: the sampling timer wakes the process ${Math.round(1000 / LOOP_RESOLUTION_MS)} times a second`);
+    const h = new WorkerHealth({ events: new RuntimeEvents() });
+    try {
+      await new Promise((r) => setTimeout(r, LOOP_RESOLUTION_MS * 2));
+      const quiet = h.liveness().eventLoop;
+      assert.ok(quiet.delayMaxMs < 200, `an idle loop: ${JSON.stringify(quiet)}`);
+      // Node's histogram does not count the first period after a reset (each probe resets it).
+      await new Promise((r) => setTimeout(r, LOOP_RESOLUTION_MS * 2));
+      const until = performance.now() + 700;
+      while (performance.now() < until); // a task that hogs the event loop
+      await new Promise((r) => setTimeout(r, LOOP_RESOLUTION_MS * 2));
+      const blocked = h.liveness().eventLoop;
+      assert.ok(blocked.delayMaxMs >= 400, `a loop blocked for 700 ms: ${JSON.stringify(blocked)}`);
+    } finally {
+      h.close();
+    }
   });
 });
 
