@@ -213,7 +213,10 @@ describe("health from runtime events", () => {
   });
 
   it("reports a blocked event loop's delay, sampled at LOOP_RESOLUTION_MS (a few wake-ups a second, not fifty)", async () => {
-    assert.ok(LOOP_RESOLUTION_MS >= 100, `${LOOP_RESOLUTION_MS} ms: the sampling timer wakes the process ${Math.round(1000 / LOOP_RESOLUTION_MS)} times a second`);
+    assert.ok(
+      LOOP_RESOLUTION_MS >= 100,
+      `${LOOP_RESOLUTION_MS} ms: the sampling timer wakes the process ${Math.round(1000 / LOOP_RESOLUTION_MS)} times a second`,
+    );
     const h = new WorkerHealth({ events: new RuntimeEvents() });
     try {
       await new Promise((r) => setTimeout(r, LOOP_RESOLUTION_MS * 2));
