@@ -99,12 +99,8 @@ export function treeContextSwitches(root: number): number {
       continue; // exited meanwhile
     }
     for (const tid of tids) {
-      try {
-        const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-        sum += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
-      } catch {
-        // the thread ended meanwhile
-      }
+      const { voluntary, involuntary } = threadSwitches(pid, tid);
+      sum += voluntary + involuntary;
     }
   }
   return sum;
@@ -117,11 +113,19 @@ export function treeContextSwitches(root: number): number {
  * each wake-up costs CPU (caches refilled, the kernel's switch), more on a busy VM host.
  */
 export function mainThreadWakeups(pid: number): number {
+  return threadSwitches(pid, String(pid)).voluntary;
+}
+
+/** One thread's context switches so far, from its status file (zeros once it has ended). */
+function threadSwitches(pid: number, tid: string): { voluntary: number; involuntary: number } {
   try {
-    const st = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
-    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+    const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+    return {
+      voluntary: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0),
+      involuntary: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0),
+    };
   } catch {
-    return 0; // exited meanwhile
+    return { voluntary: 0, involuntary: 0 }; // the thread ended meanwhile
   }
 }
 
